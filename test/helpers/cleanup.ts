@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * Last-resort cleanup for child processes a test started: whatever a test's own teardown
+ * missed (an assertion threw, a timeout hit) is SIGKILLed when the test process exits.
+ */
+const groups = new Set<number>();
+const pids = new Set<number>();
+
+export function trackPid(pid: number): void {
+  pids.add(pid);
+}
+export function untrackPid(pid: number): void {
+  pids.delete(pid);
+}
+/** A process group (a detached leader and everything it started). */
+export function trackGroup(pgid: number): void {
+  groups.add(pgid);
+}
+export function untrackGroup(pgid: number): void {
+  groups.delete(pgid);
+}
+
+function killAll(): void {
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {}
+  }
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {}
+  }
+}
+
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+/** Kills processes whose command line mentions `marker` (a temp dir): catches grandchildren. */
+export function killByMarker(marker: string): void {
+  spawnSync('pkill', ['-KILL', '-f', marker], { stdio: 'ignore' });
+}
