@@ -1,4 +1,10 @@
 import type { Command } from 'commander';
+import { register as up } from './up.js';
+import { register as host } from './host.js';
+import { register as endpoint } from './endpoint.js';
+import { register as member } from './member.js';
+import { register as alarm } from './alarm.js';
+import { register as metrics } from './metrics.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -6,4 +12,4 @@ import type { Command } from 'commander';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics];

@@ -10,8 +10,14 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
-  if (ms < 1000) return `${+(ms).toFixed(3)}ms`;
-  return `${+(ms / 1000).toFixed(3)}s`;
+
+/** Go's time.Duration String() for durations under an hour, as etcdctl prints "took = 3.667725ms". */
+export function goDuration(ms: number): string {
+  const trim = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
+  if (ms < 0.001) return `${Math.round(ms * 1e6)}ns`;
+  if (ms < 1) return `${trim(ms * 1000)}µs`;
+  if (ms < 1000) return `${trim(ms)}ms`;
+  if (ms < 60_000) return `${trim(ms / 1000)}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${trim((ms - m * 60_000) / 1000)}s`;
 }

@@ -46,3 +46,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 export function killByMarker(marker: string): void {
   spawnSync('pkill', ['-KILL', '-f', marker], { stdio: 'ignore' });
 }
+
+/** Kill-by-marker at exit too: a temp home's path is in every agent's and member's command line. */
+const markers = new Set<string>();
+export function trackMarker(marker: string): void {
+  markers.add(marker);
+}
+process.on('exit', () => {
+  for (const m of markers) killByMarker(m);
+});

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { startTicks } from '../util/proc.js';
+import type { ContainerStatus } from './status.js';
+
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  logPath: string;
+}
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+/** Crash-loop backoff: 1 s doubling to 20 s; a container that ran 30 s starts over at 1 s. */
+export const BACKOFF_INITIAL_MS = 1000;
+export const BACKOFF_MAX_MS = 20_000;
+const STABLE_RUN_MS = 30_000;
+
+/**
+ * Runs one container as a host process and keeps it running as the restart policy says.
+ * The process stays in the agent's process group: losing the host (killing the group) kills it.
+ */
+export class ContainerRunner {
+  private child?: ChildProcess;
+  private pidTicks?: number;
+  private startedAt?: Date;
+  private restarts = 0;
+  private backoffMs = BACKOFF_INITIAL_MS;
+  private timer?: NodeJS.Timeout;
+  private exitCode?: number;
+  private reason?: string;
+  private stopping = false;
+  private exited?: Promise<void>;
+
+  constructor(
+    private readonly spec: ContainerSpec,
+    private readonly policy: RestartPolicy,
+    private readonly onChange: () => void,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(): void {
+    if (this.stopping) return;
+    mkdirSync(dirname(this.spec.logPath), { recursive: true });
+    const fd = openSync(this.spec.logPath, 'a');
+    writeSync(fd, `\n==> ${new Date().toISOString()} starting ${this.spec.name} (attempt ${this.restarts}): ${this.spec.file} ${this.spec.args.join(' ')}\n`);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.spec.file, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    this.child = child;
+    this.startedAt = new Date();
+    this.exitCode = undefined;
+    this.reason = undefined;
+    this.pidTicks = child.pid ? startTicks(child.pid) : undefined;
+    this.exited = new Promise((resolve) => {
+      child.once('error', (err) => {
+        this.appendLog(`==> failed to start: ${err.message}`);
+        this.handleExit(127, null);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        this.handleExit(code, signal);
+        resolve();
+      });
+    });
+    this.log(`started container ${this.spec.name} pid ${child.pid}`);
+    this.onChange();
+  }
+
+  private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child === undefined) return;
+    const ranMs = this.startedAt ? Date.now() - this.startedAt.getTime() : 0;
+    this.child = undefined;
+    this.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+    this.appendLog(`==> ${new Date().toISOString()} exited with ${code ?? signal}`);
+    if (this.stopping) {
+      this.reason = 'Completed';
+      this.onChange();
+      return;
+    }
+    this.log(`container ${this.spec.name} exited with ${code ?? signal} after ${Math.round(ranMs / 1000)}s`);
+    const restart = this.policy === 'Always' || (this.policy === 'OnFailure' && this.exitCode !== 0);
+    if (!restart) {
+      this.reason = this.exitCode === 0 ? 'Completed' : 'Error';
+      this.onChange();
+      return;
+    }
+    if (ranMs >= STABLE_RUN_MS) this.backoffMs = BACKOFF_INITIAL_MS;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.reason = 'CrashLoopBackOff';
+    this.restarts++;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.start();
+    }, delay);
+    this.onChange();
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period, like the kubelet. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const child = this.child;
+    if (!child) return;
+    this.onChange();
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(kill);
+  }
+
+  status(podHash: string): ContainerStatus {
+    const running = this.child !== undefined;
+    return {
+      id: createHash('sha256').update(`${podHash}/${this.spec.name}/${this.restarts}/${this.startedAt?.toISOString()}`).digest('hex').slice(0, 13),
+      name: this.spec.name,
+      image: this.spec.image,
+      state: running ? (this.stopping ? 'Terminating' : 'Running') : 'Exited',
+      reason: running ? undefined : this.reason,
+      restarts: this.restarts,
+      pid: running ? this.child?.pid : undefined,
+      startTicks: running ? this.pidTicks : undefined,
+      startedAt: this.startedAt?.toISOString(),
+      exitCode: running ? undefined : this.exitCode,
+      log: this.spec.logPath,
+    };
+  }
+
+  private appendLog(line: string): void {
+    try {
+      const fd = openSync(this.spec.logPath, 'a');
+      writeSync(fd, line + '\n');
+      closeSync(fd);
+    } catch {
+      // The log folder went away; the exit is still recorded in the status.
+    }
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11 } as Record<string, number>)[sig] ?? 0;
+}

@@ -1,0 +1,61 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { hostPaths } from '../home/layout.js';
+import { writeFileAtomic } from '../util/fsx.js';
+import { isSameProcessAlive, startTicks, signal } from '../util/proc.js';
+import { Kubelet } from './kubelet.js';
+import { readAgentStatus } from './status.js';
+import { readPidFile } from './pidfile.js';
+
+/**
+ * The host agent's process. Started detached by `up`/`host start`; it is the leader of its
+ * process group, and every container it runs stays in that group.
+ */
+export async function runAgent(home: string, host: string): Promise<void> {
+  const paths = hostPaths(home, host);
+  mkdirSync(paths.kubeletDir, { recursive: true });
+  mkdirSync(paths.manifests, { recursive: true });
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${host} ${line}\n`);
+
+  const existing = readPidFile(paths.kubeletPidFile);
+  if (existing && existing.pid !== process.pid && isSameProcessAlive(existing)) {
+    log(`another agent (pid ${existing.pid}) already runs this host; exiting`);
+    process.exitCode = 1;
+    return;
+  }
+  killOrphans(paths.podStatusFile, log);
+  writeFileAtomic(paths.kubeletPidFile, JSON.stringify({ pid: process.pid, startTicks: startTicks(process.pid) }) + '\n');
+
+  const kubelet = new Kubelet(host, paths, log);
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: stopping all pods`);
+    await kubelet.shutdown();
+    const mine = readPidFile(paths.kubeletPidFile);
+    if (mine?.pid === process.pid) unlinkSync(paths.kubeletPidFile);
+    log('agent stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log(`agent started, pid ${process.pid}, watching ${paths.manifests}`);
+  kubelet.start();
+}
+
+/**
+ * Containers left by an agent that died without stopping them (it was SIGKILLed alone).
+ * A new agent cannot adopt them, so it stops them and starts its own.
+ */
+function killOrphans(statusFile: string, log: (l: string) => void): void {
+  const old = readAgentStatus(statusFile);
+  for (const pod of old?.pods ?? []) {
+    for (const c of pod.containers) {
+      if (c.pid && isSameProcessAlive({ pid: c.pid, startTicks: c.startTicks })) {
+        log(`stopping orphaned container ${pod.name}/${c.name} pid ${c.pid}`);
+        signal(c.pid, 'SIGKILL');
+      }
+    }
+  }
+}
+

@@ -1,0 +1,42 @@
+import { runningAgent } from '../../agent/control.js';
+import { readAgentStatus, type AgentStatus } from '../../agent/status.js';
+import { hostPaths } from '../../home/layout.js';
+import { humanDuration } from '../../util/time.js';
+import { columns } from './table.js';
+
+export interface HostPs {
+  host: string;
+  agentRunning: boolean;
+  status?: AgentStatus;
+}
+
+export function collectPs(home: string, hosts: string[]): HostPs[] {
+  return hosts.map((host) => {
+    const running = runningAgent(home, host) !== undefined;
+    return { host, agentRunning: running, status: running ? readAgentStatus(hostPaths(home, host).podStatusFile) : undefined };
+  });
+}
+
+/** crictl ps columns, with the host first and the pid, since these are host processes. */
+export function printPs(hosts: HostPs[], format: string): string {
+  if (format === 'json') return JSON.stringify(hosts, null, 2) + '\n';
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const now = Date.now();
+  for (const h of hosts) {
+    if (!h.agentRunning) {
+      notes.push(`${h.host}: agent not running (host down): \`etcd-ops host start ${h.host}\` brings it back`);
+      continue;
+    }
+    for (const pod of h.status?.pods ?? []) {
+      for (const c of pod.containers) {
+        const created = c.startedAt ? `${humanDuration(now - Date.parse(c.startedAt))} ago` : '';
+        const state = c.reason && c.state !== 'Running' ? `${c.state} (${c.reason})` : c.state;
+        rows.push([h.host, c.id, c.image ?? '', created, state, c.name, String(c.restarts), c.pid ? String(c.pid) : '-', pod.name, pod.revision !== undefined ? String(pod.revision) : '']);
+      }
+    }
+    for (const e of h.status?.manifestErrors ?? []) notes.push(`${h.host}: manifest ${e.error}`);
+  }
+  const table = columns(['HOST', 'CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'PID', 'POD', 'REVISION'], rows);
+  return table + '\n' + notes.map((n) => n + '\n').join('');
+}

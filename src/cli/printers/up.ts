@@ -1,0 +1,32 @@
+import type { Connection } from '../../etcd/connection.js';
+import { memberIdHex } from '../../etcd/ids.js';
+import { endpointStatuses } from '../../etcd/status.js';
+import type { ClusterFile } from '../../home/cluster-file.js';
+import { columns } from './table.js';
+
+export async function printUpSummary(home: string, cluster: ClusterFile, conn: Connection): Promise<string> {
+  const statuses = await endpointStatuses(conn);
+  const leaderId = statuses.find((s) => s.status)?.status?.leader;
+  const rows = cluster.hosts.map((h, i) => {
+    const s = statuses[i].status;
+    return [h.name, s ? memberIdHex(s.header.member_id) : '?', h.clientURL, s ? (s.header.member_id === leaderId ? 'leader' : 'follower') : (statuses[i].error ?? '')];
+  });
+  const leader = rows.find((r) => r[3] === 'leader')?.[0] ?? 'none';
+  const eps = cluster.hosts.map((h) => h.clientURL).join(',');
+  const homeFlag = process.env.ETCD_OPS_HOME === home ? '' : ` --home ${home}`;
+  return [
+    '',
+    `The local control plane is up: ${cluster.hosts.length} etcd ${cluster.etcd.version} members, leader ${leader}.`,
+    '',
+    columns(['MEMBER', 'ID', 'CLIENT URL', 'ROLE'], rows),
+    '',
+    `Home: ${home}`,
+    '',
+    'Next:',
+    `  etcd-ops endpoint status${homeFlag} -w table     # the members, as etcdctl shows them`,
+    `  etcd-ops ps${homeFlag}                           # what each host's agent runs`,
+    `  etcdctl --endpoints=${eps} endpoint status -w table`,
+    `  etcd-ops down${homeFlag}                         # stops everything, keeps the data`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { durationArg, homeOption, intArg } from './connection.js';
+import { UserError } from '../util/errors.js';
+
+interface UpFlags {
+  home?: string;
+  hosts?: number;
+  quotaBackendBytes?: number;
+  timeout: number;
+}
+
+export function register(program: Command): void {
+  homeOption(program.command('up').description('brings up the local control plane (master-0..N-1), or resumes it from its data'))
+    .option('--hosts <n>', 'number of control-plane hosts (default 3)', intArg('--hosts', 1, 9))
+    .option('--quota-backend-bytes <bytes>', 'etcd backend quota (default 2 GiB)', intArg('--quota-backend-bytes', 1024 * 1024))
+    .option('--timeout <duration>', 'how long to wait for health', durationArg('--timeout'), 60_000)
+    .action(async (flags: UpFlags) => {
+      const { resolveHome } = await import('../home/layout.js');
+      const { homeIsOurs, loadClusterFile } = await import('../home/cluster-file.js');
+      const life = await import('../home/lifecycle.js');
+      const log = (l: string) => process.stdout.write(`${l}\n`);
+      const home = resolveHome(flags.home);
+      let cluster;
+      if (homeIsOurs(home)) {
+        cluster = loadClusterFile(home);
+        if (flags.hosts !== undefined && flags.hosts !== cluster.hosts.length) {
+          throw new UserError(`${home} has ${cluster.hosts.length} hosts, not ${flags.hosts}: drop --hosts, or use another --home`);
+        }
+        if (flags.quotaBackendBytes !== undefined && flags.quotaBackendBytes !== cluster.quotaBackendBytes) {
+          throw new UserError(`${home} was created with --quota-backend-bytes ${cluster.quotaBackendBytes}: drop the flag, or use another --home`);
+        }
+        const running = life.hostsRunning(home, cluster);
+        if (running.length === cluster.hosts.length) {
+          log(`etcd-ops: the control plane in ${home} is already running (${running.join(', ')})`);
+          return;
+        }
+        log(`resuming the control plane in ${home} from its data`);
+      } else {
+        cluster = await life.createHome(home, {
+          hosts: flags.hosts ?? 3,
+          quotaBackendBytes: flags.quotaBackendBytes ?? life.DEFAULT_QUOTA_BYTES,
+          log,
+        });
+        log(`created ${cluster.hosts.length} control-plane hosts in ${home}/hosts`);
+      }
+      await life.startHosts(home, cluster);
+      const { resolveTarget } = await import('./connection.js');
+      const target = resolveTarget({ home, commandTimeout: 5000, dialTimeout: 2000 });
+      await life.waitHealthy(target.conn, flags.timeout);
+      const { printUpSummary } = await import('./printers/up.js');
+      process.stdout.write(await printUpSummary(home, cluster, target.conn));
+    });
+
+  homeOption(program.command('down').description('stops every host of the local control plane; keeps all data')).action(async (flags: { home?: string }) => {
+    const { requireHome } = await import('./connection.js');
+    const { stopHosts } = await import('../home/lifecycle.js');
+    const { home, cluster } = requireHome(flags);
+    const stopped = await stopHosts(home, cluster);
+    process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}; data kept in ${home}\n` : `nothing was running in ${home}\n`);
+  });
+}
