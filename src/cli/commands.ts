@@ -5,6 +5,8 @@ import { register as endpoint } from './endpoint.js';
 import { register as member } from './member.js';
 import { register as alarm } from './alarm.js';
 import { register as metrics } from './metrics.js';
+import { register as defrag } from './defrag.js';
+import { register as encryption } from './encryption.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -12,4 +14,4 @@ import { register as metrics } from './metrics.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, encryption];

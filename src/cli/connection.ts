@@ -7,7 +7,7 @@ import {
   parseEndpoints,
   readTls,
   type Connection,
-} from '../etcd/connection.js';
+} from '../etcd/endpoints.js';
 import { parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 
@@ -46,14 +46,15 @@ export function homeOption(cmd: Command): Command {
 }
 
 /** The flags every cluster command shares with etcdctl. */
-export function connectionOptions(cmd: Command): Command {
+export function connectionOptions(cmd: Command, o: { commandTimeoutMs?: number } = {}): Command {
+  const timeout = o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   return homeOption(cmd)
     .option('--endpoints <urls>', 'comma-separated etcd endpoints of any cluster (instead of the home)')
     .option('--cacert <file>', 'verify servers with this CA bundle')
     .option('--cert <file>', 'client certificate for TLS client auth')
     .option('--key <file>', 'client key for TLS client auth')
-    .option('--command-timeout <duration>', 'timeout for each request', durationArg('--command-timeout'), DEFAULT_COMMAND_TIMEOUT_MS)
-    .option('--dial-timeout <duration>', 'timeout for connecting', durationArg('--dial-timeout'), DEFAULT_DIAL_TIMEOUT_MS);
+    .addOption(new Option('--command-timeout <duration>', 'timeout for each request').argParser(durationArg('--command-timeout')).default(timeout, `${timeout / 1000}s`))
+    .addOption(new Option('--dial-timeout <duration>', 'timeout for connecting').argParser(durationArg('--dial-timeout')).default(DEFAULT_DIAL_TIMEOUT_MS, `${DEFAULT_DIAL_TIMEOUT_MS / 1000}s`));
 }
 
 export function writeOutOption(cmd: Command, formats: string[], def: string): Command {

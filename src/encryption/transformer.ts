@@ -17,6 +17,10 @@ export interface ReadResult {
 }
 
 export interface Transformer {
+  /**
+   * Throws when the value cannot be read. Transformers from buildEncryption() throw a
+   * StorageTransformError naming the etcd key and kube-apiserver's reason; fail that object alone.
+   */
   fromStorage(stored: Buffer, ctx: TransformContext): ReadResult;
   toStorage(plain: Buffer, ctx: TransformContext): Buffer;
 }

@@ -1,56 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { noop } from 'cockatiel';
-import { UserError } from '../util/errors.js';
 
-export interface TlsFiles {
-  cacert?: string;
-  cert?: string;
-  key?: string;
-}
+import type { Connection } from './endpoints.js';
 
-export interface Connection {
-  endpoints: string[];
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
-  commandTimeoutMs: number;
-  dialTimeoutMs: number;
-}
-
-export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
-export const DEFAULT_DIAL_TIMEOUT_MS = 2000;
-
-/** Endpoints as etcdctl takes them: `host:port` or a URL; TLS flags imply https. */
-export function parseEndpoints(list: string, tls: boolean): string[] {
-  const eps = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (eps.length === 0) throw new UserError('--endpoints is empty: give one or more URLs, like http://127.0.0.1:2379');
-  return eps.map((ep) => {
-    const withScheme = /^[a-z]+:\/\//.test(ep) ? ep : `${tls ? 'https' : 'http'}://${ep}`;
-    let u: URL;
-    try {
-      u = new URL(withScheme);
-    } catch {
-      throw new UserError(`--endpoints: "${ep}" is not an endpoint: use http(s)://host:port`);
-    }
-    if (!['http:', 'https:'].includes(u.protocol) || !u.port || (u.pathname !== '/' && u.pathname !== '')) {
-      throw new UserError(`--endpoints: "${ep}" is not an endpoint: use http(s)://host:port`);
-    }
-    return `${u.protocol}//${u.host}`;
-  });
-}
-
-export function readTls(files: TlsFiles): Connection['tls'] {
-  if (!files.cacert && !files.cert && !files.key) return undefined;
-  if (!!files.cert !== !!files.key) throw new UserError('--cert and --key go together: give both for client-certificate auth');
-  const read = (flag: string, path?: string) => {
-    if (!path) return undefined;
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new UserError(`${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-  };
-  return { ca: read('--cacert', files.cacert), cert: read('--cert', files.cert), key: read('--key', files.key) };
-}
+export type { Connection } from './endpoints.js';
 
 /**
  * A client for exactly these endpoints, without the library's retries and circuit breakers:
@@ -81,6 +34,29 @@ export async function withClient<T>(conn: Connection, endpoints: string[], fn: (
   } finally {
     client.close();
   }
+}
+
+/**
+ * For cluster-wide calls (alarms, compaction, member list): tries each endpoint in turn, so one
+ * member down does not fail a request that any member can answer.
+ */
+export async function withAnyEndpoint<T>(conn: Connection, fn: (c: Etcd3) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const ep of conn.endpoints) {
+    try {
+      return await withClient(conn, [ep], fn);
+    } catch (err) {
+      last = err;
+      // An answer from etcd itself (not a transport failure) is the cluster's answer.
+      if (!isTransportError(err)) throw err;
+    }
+  }
+  throw last;
+}
+
+function isTransportError(err: unknown): boolean {
+  const name = (err as Error)?.constructor?.name ?? '';
+  return /Unavailable|DeadlineExceeded|ClientRuntime|Cancelled/.test(name) || /ECONNREFUSED|No connection established|deadline/i.test((err as Error)?.message ?? '');
 }
 
 /** gRPC errors in words an etcd admin knows from etcdctl, always on one line. */

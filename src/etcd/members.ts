@@ -1,6 +1,6 @@
 import type { IMemberListResponse } from 'etcd3';
 import { big } from './ids.js';
-import { withClient, type Connection } from './connection.js';
+import { withAnyEndpoint, type Connection } from './connection.js';
 
 export interface Member {
   id: bigint;
@@ -17,25 +17,17 @@ export interface MemberList {
 
 /** The member list from the first endpoint that answers. */
 export async function memberList(conn: Connection): Promise<MemberList> {
-  let last: unknown;
-  for (const ep of conn.endpoints) {
-    try {
-      const r: IMemberListResponse = await withClient(conn, [ep], (c) => c.cluster.memberList({ linearizable: true } as never));
-      return {
-        header: { cluster_id: big(r.header.cluster_id), member_id: big(r.header.member_id), raft_term: big(r.header.raft_term) },
-        members: r.members.map((m) => ({
-          id: big(m.ID),
-          name: m.name,
-          peerURLs: m.peerURLs ?? [],
-          clientURLs: m.clientURLs ?? [],
-          isLearner: Boolean((m as { isLearner?: boolean }).isLearner),
-        })),
-      };
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw last;
+  const r: IMemberListResponse = await withAnyEndpoint(conn, (c) => c.cluster.memberList({ linearizable: true } as never));
+  return {
+    header: { cluster_id: big(r.header.cluster_id), member_id: big(r.header.member_id), raft_term: big(r.header.raft_term) },
+    members: r.members.map((m) => ({
+      id: big(m.ID),
+      name: m.name,
+      peerURLs: m.peerURLs ?? [],
+      clientURLs: m.clientURLs ?? [],
+      isLearner: Boolean((m as { isLearner?: boolean }).isLearner),
+    })),
+  };
 }
 
 /** `--cluster`: every member's client URLs, as etcdctl expands them. */

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { connectionOptions, durationArg, resolveTarget, writeOutOption, type ConnectionFlags } from './connection.js';
+import { targetEndpoints } from './endpoint.js';
+import { UserError } from '../util/errors.js';
+
+interface DefragFlags extends ConnectionFlags {
+  cluster?: boolean;
+  dryRun?: boolean;
+  minWait: number;
+  catchUpTimeout: number;
+  moveLeader?: boolean;
+  force?: boolean;
+  rule?: string;
+  recover?: boolean;
+  writeOut: string;
+}
+
+export function register(program: Command): void {
+  const defrag = writeOutOption(
+    connectionOptions(
+      program
+        .command('defrag')
+        .description('defragments members one at a time, followers first and the leader last, then deals with NOSPACE')
+        .option('--cluster', 'use all members of the cluster, from the member list')
+        .option('--dry-run', 'show the plan and change nothing')
+        .option('--min-wait <duration>', 'a floor on the wait between members, on top of the health wait', durationArg('--min-wait'), 0)
+        .option('--catch-up-timeout <duration>', 'how long a member may take to answer and catch up after its defrag', durationArg('--catch-up-timeout'), 60_000)
+        .option('--move-leader', 'transfer leadership away before defragmenting the leader')
+        .option('--force', 'defragment even when a member is unhealthy')
+        .option('--rule <expr>', 'which members to defragment, over dbSize, dbSizeInUse, dbSizeFree, dbQuota, dbQuotaUsage (default: at least 45 % fragmented and at least 100 MiB)')
+        .option('--recover', 'NOSPACE recovery: compact to the current revision, defragment every member, disarm once below 90 % of the quota'),
+      // A defrag takes about 10 s per GB: a longer default than etcdctl's 5 s.
+      { commandTimeoutMs: 30_000 },
+    ),
+    ['table', 'json'],
+    'table',
+  );
+  defrag.action(async (flags: DefragFlags) => {
+    const { compileRule, thresholdRule, RuleError } = await import('../defrag/rule.js');
+    let rule;
+    try {
+      rule = compileRule(flags.rule ?? thresholdRule());
+    } catch (err) {
+      if (err instanceof RuleError) throw new UserError(err.message);
+      throw err;
+    }
+    const target = resolveTarget(flags);
+    const endpoints = await targetEndpoints(target, flags.cluster);
+    const targets = endpoints.map((endpoint) => {
+      const host = target.cluster?.hosts.find((h) => h.clientURL === endpoint);
+      return { endpoint, name: host?.name, metricsURL: host?.metricsURL };
+    });
+    const { defragCommand } = await import('../defrag/procedure.js');
+    const ok = await defragCommand(target.conn, targets, {
+      rule,
+      ruleText: flags.rule ?? 'default (at least 45 % fragmented and at least 100 MiB)',
+      dryRun: flags.dryRun ?? false,
+      force: flags.force ?? false,
+      moveLeader: flags.moveLeader ?? false,
+      recover: flags.recover ?? false,
+      minWaitMs: flags.minWait,
+      catchUpTimeoutMs: flags.catchUpTimeout,
+      json: flags.writeOut === 'json',
+      out: (s) => process.stdout.write(s),
+    });
+    if (!ok) process.exitCode = 1;
+  });
+
+  connectionOptions(
+    program
+      .command('compact')
+      .description('compacts etcd history (physically): to the current revision, to --revision, or keeping --keep of history')
+      .option('--keep <duration>', 'keep this much recent history (needs the revision samples etcd-ops API servers record)', durationArg('--keep'))
+      .option('--revision <rev>', 'compact up to this revision'),
+  ).action(async (flags: ConnectionFlags & { keep?: number; revision?: string }) => {
+    if (flags.keep !== undefined && flags.revision !== undefined) throw new UserError('--keep and --revision exclude each other: give one');
+    if (flags.revision !== undefined && !/^\d+$/.test(flags.revision)) throw new UserError(`--revision "${flags.revision}" is not a revision: give a whole number`);
+    const target = resolveTarget(flags);
+    const c = await import('../etcd/compact.js');
+    const { describeEtcdError } = await import('../etcd/connection.js');
+    let revision: bigint;
+    try {
+      if (flags.revision !== undefined) revision = BigInt(flags.revision);
+      else if (flags.keep !== undefined) {
+        const found = c.revisionToKeep(await c.readRevisionSamples(target.conn), flags.keep);
+        if (found === undefined) {
+          throw new UserError(`no revision sample is ${flags.keep / 1000}s old yet (etcd-ops API servers record one a minute): wait, or give --revision`);
+        }
+        revision = found;
+      } else revision = await c.currentRevision(target.conn);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`etcd at ${target.conn.endpoints.join(',')} did not answer: ${describeEtcdError(err, target.conn)}`);
+    }
+    try {
+      await c.compactTo(target.conn, revision);
+    } catch (err) {
+      throw new UserError((err as Error).message);
+    }
+    process.stdout.write(`compacted revision ${revision}\n`);
+  });
+}

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hostPaths } from '../src/home/layout.js';
+import { compileRule, RuleError, thresholdRule } from '../src/defrag/rule.js';
+import { planDefrag, belowQuotaThreshold, type MemberSpace } from '../src/defrag/plan.js';
+import { waitFor } from '../src/util/time.js';
+import { assertOneLineError } from './helpers/cli.js';
+import { fill, fillUntilNoSpace } from './helpers/fill.js';
+import { upHome, type TestHome } from './helpers/home.js';
+
+const bigJson = (t: string) => JSON.parse(t.replace(/:(\d{16,})/g, ':"$1"'));
+
+async function statuses(t: TestHome): Promise<any[]> {
+  const r = await t.cli(['endpoint', 'status', '-w', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return bigJson(r.stdout);
+}
+
+describe('defrag rules and plans (pure)', () => {
+  const m = (name: string, o: Partial<MemberSpace> = {}): MemberSpace => ({
+    endpoint: `http://${name}`, name, memberId: BigInt(name.length), isLeader: false, isLearner: false, healthy: true,
+    dbSize: 200 * 2 ** 20, dbSizeInUse: 50 * 2 ** 20, dbQuota: 2 ** 31, ...o,
+  });
+
+  it('puts the leader last and skips members the rule does not select', () => {
+    const plan = planDefrag([m('a', { isLeader: true }), m('b'), m('c', { dbSize: 10 * 2 ** 20, dbSizeInUse: 9 * 2 ** 20 })], { rule: compileRule(thresholdRule()) });
+    assert.deepEqual(plan.steps.map((s) => s.member.name), ['b', 'a']);
+    assert.deepEqual(plan.skipped.map((s) => [s.member.name, s.reason]), [['c', 'rule not met']]);
+  });
+
+  it('refuses when a member is unhealthy unless forced, and never plans a learner', () => {
+    const members = [m('a', { isLeader: true }), m('b', { healthy: false, error: 'connection refused' }), m('c', { isLearner: true })];
+    assert.match(planDefrag(members, { rule: () => true }).refusal!, /b \(connection refused\) is unhealthy: refusing to defragment/);
+    const forced = planDefrag(members, { rule: () => true, force: true });
+    assert.equal(forced.refusal, undefined);
+    assert.deepEqual(forced.steps.map((s) => s.member.name), ['a']);
+  });
+
+  it('moves leadership first only when a healthy follower exists', () => {
+    assert.equal(planDefrag([m('a', { isLeader: true }), m('b')], { rule: () => true, moveLeader: true }).steps[1].moveLeaderFirst, true);
+    assert.equal(planDefrag([m('a', { isLeader: true })], { rule: () => true, moveLeader: true }).steps[0].moveLeaderFirst, false);
+  });
+
+  it('compiles safe rules and rejects everything else with a clear message', () => {
+    const vars = { dbSize: 100, dbSizeInUse: 40, dbSizeFree: 60, dbQuota: 1000, dbQuotaUsage: 0.1 };
+    assert.equal(compileRule('dbSizeFree / dbSize >= 0.5 && !(dbQuotaUsage > 0.8)')(vars), true);
+    assert.equal(compileRule('dbQuotaUsage > 0.8 || dbSize - dbSizeInUse > 200*1024*1024')(vars), false);
+    for (const [bad, why] of [['dbSize >', /does not parse/], ['rm(1)', /CallExpression is not allowed/], ['x > 1', /unknown name "x"/], ['dbSize', /must be a condition/], ['this.constructor', /not allowed/]] as const) {
+      assert.throws(() => compileRule(bad), (e: Error) => e instanceof RuleError && why.test(e.message), bad);
+    }
+  });
+
+  it('lets NOSPACE go only below 90 % of the quota on every member', () => {
+    assert.equal(belowQuotaThreshold([{ dbSize: 89, dbQuota: 100 }, { dbSize: 10, dbQuota: 100 }]), true);
+    assert.equal(belowQuotaThreshold([{ dbSize: 90, dbQuota: 100 }, { dbSize: 10, dbQuota: 100 }]), false);
+  });
+});
+
+describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, () => {
+  let t: TestHome;
+  before(async () => {
+    t = await upHome();
+    await fill(t.endpoints, { prefix: '/frag/', count: 600, size: 16 * 1024, del: true });
+    const c = await t.cli(['compact']);
+    assert.equal(c.code, 0, c.stderr);
+  });
+  after(async () => t?.destroy());
+
+  it('a bad rule gets one clear line before anything runs', async () => {
+    const before = await statuses(t);
+    assertOneLineError(await t.cli(['defrag', '--rule', 'dbSize >> 1 ||']), /--rule .* does not parse/);
+    assertOneLineError(await t.cli(['defrag', '--rule', 'require("fs")']), /not allowed/);
+    const after = await statuses(t);
+    assert.deepEqual(after.map((s) => s.Status.dbSize), before.map((s) => s.Status.dbSize));
+  });
+
+  it('--dry-run shows the plan and changes nothing', async () => {
+    const before = await statuses(t);
+    const r = await t.cli(['defrag', '--rule', 'dbSizeFree > 0', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /plan, one member at a time: .* \(leader, last\)/);
+    assert.match(r.stdout, /--dry-run: nothing was changed/);
+    const after = await statuses(t);
+    assert.deepEqual(after.map((s) => s.Status.dbSize), before.map((s) => s.Status.dbSize));
+    assert.ok(before.every((s) => Number(s.Status.dbSize) > 8 * 2 ** 20), 'the members are fragmented');
+  });
+
+  it('defragments followers first and the leader last, and the sizes shrink', async () => {
+    const before = await statuses(t);
+    const leader = before.find((s) => s.Status.header.member_id === s.Status.leader).Status.leader;
+    const r = await t.cli(['defrag', '--rule', 'dbSizeFree > 0', '-w', 'json'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.order.length, 3);
+    assert.equal(report.order[2], BigInt(leader).toString(16), 'the leader is last');
+    assert.ok(!report.order.slice(0, 2).includes(BigInt(leader).toString(16)));
+    const after = await statuses(t);
+    for (let i = 0; i < 3; i++) {
+      assert.ok(Number(after[i].Status.dbSize) < Number(before[i].Status.dbSize) / 4, `member ${i} shrank: ${before[i].Status.dbSize} → ${after[i].Status.dbSize}`);
+    }
+    assert.equal((await t.cli(['endpoint', 'health'])).code, 0);
+  });
+
+  it('the default rule (45 % and 100 MiB) leaves small members alone', async () => {
+    const r = await t.cli(['defrag']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /nothing to defragment: no member meets the rule/);
+  });
+
+  it('refuses with a clear error while a member is down, and --force defragments the others', async () => {
+    const p = hostPaths(t.home, 'master-1');
+    const aside = join(t.home, 'etcd-pod.yaml.defrag-test');
+    renameSync(join(p.manifests, 'etcd-pod.yaml'), aside);
+    try {
+      await waitFor('master-1 to stop', 10_000, async () => ((await t.cli(['endpoint', 'status', '--command-timeout', '1s'])).code !== 0 ? true : undefined));
+      const r = await t.cli(['defrag', '--rule', 'true', '--command-timeout', '3s']);
+      assertOneLineError(r, /master-1 \(.*\) is unhealthy: refusing to defragment; bring it back, or pass --force/);
+      const forced = await t.cli(['defrag', '--rule', 'true', '--force', '--command-timeout', '3s', '-w', 'json']);
+      assert.equal(forced.code, 0, forced.stderr);
+      const report = JSON.parse(forced.stdout);
+      assert.equal(report.order.length, 2);
+      assert.equal(report.skipped[0].name, 'master-1');
+    } finally {
+      renameSync(aside, join(p.manifests, 'etcd-pod.yaml'));
+    }
+    await waitFor('master-1 to return', 30_000, async () => ((await t.cli(['endpoint', 'health'])).code === 0 ? true : undefined), 500);
+  });
+});
+
+describe('NOSPACE recovery with defrag --recover', { timeout: 180_000 }, () => {
+  let t: TestHome;
+  before(async () => {
+    t = await upHome(['--quota-backend-bytes', String(24 * 1024 * 1024)]);
+  });
+  after(async () => t?.destroy());
+
+  it('raises NOSPACE when full, and recovers once space is freed', async () => {
+    const n = await fillUntilNoSpace(t.endpoints, '/big/', 64 * 1024);
+    assert.ok(n > 100, `wrote ${n} values before NOSPACE`);
+    const alarms = await t.cli(['alarm', 'list']);
+    assert.match(alarms.stdout, /alarm:NOSPACE/);
+    // Without freeing anything, --recover compacts and defragments but must not disarm.
+    const early = await t.cli(['defrag', '--recover'], { timeoutMs: 120_000 });
+    assert.match(early.stdout, /NOSPACE stays raised: .* uses \d+ % of its quota/);
+    assert.match((await t.cli(['alarm', 'list'])).stdout, /alarm:NOSPACE/);
+    // Deletes work under NOSPACE; then recovery frees the space and disarms.
+    const { Etcd3 } = await import('etcd3');
+    const c = new Etcd3({ hosts: t.endpoints.split(',') });
+    try {
+      await c.delete().prefix('/big/');
+      const r = await t.cli(['defrag', '--recover', '-w', 'json'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.ok(report.compactedTo, 'it compacted first');
+      assert.equal(report.order.length, 3);
+      assert.deepEqual(report.alarms.disarmed.map((a: string) => a.split(':')[1]).sort(), ['NOSPACE', 'NOSPACE', 'NOSPACE'].slice(0, report.alarms.disarmed.length));
+      assert.ok(report.alarms.disarmed.length >= 1);
+      assert.equal((await t.cli(['alarm', 'list'])).stdout, '');
+      await c.put('/after-recovery').value('works');
+      assert.equal(await c.get('/after-recovery').string(), 'works');
+    } finally {
+      c.close();
+    }
+  });
+});
