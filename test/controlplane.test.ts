@@ -122,7 +122,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
     }
     const ps = await t.cli(['ps']);
     assert.equal(ps.code, 0);
-    for (const h of t.cluster.hosts) assert.match(ps.stdout, new RegExp(`^${h.name} .* Running +etcd +0 +\\d+ +etcd-${h.name} +1$`, 'm'));
+    for (const h of t.cluster.hosts) assert.match(ps.stdout, new RegExp(`^${h.name} .* Running +true +etcd +0 +\\d+ +etcd-${h.name} +1$`, 'm'));
   });
 
   it('restarts an etcd killed with SIGKILL, counts the restart, and the member rejoins', async () => {

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startTicks } from '../util/proc.js';
+import type { ReadinessProbe } from '../staticpod/pod.js';
+import { probeOnce } from './probe.js';
 import type { ContainerStatus } from './status.js';
 
 export interface ContainerSpec {
@@ -13,6 +15,7 @@ export interface ContainerSpec {
   env: Record<string, string>;
   cwd: string;
   logPath: string;
+  readinessProbe?: ReadinessProbe;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -37,6 +40,9 @@ export class ContainerRunner {
   private reason?: string;
   private stopping = false;
   private exited?: Promise<void>;
+  /** Without a probe a running container counts as ready, as with the kubelet. */
+  private ready = false;
+  private probeTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly spec: ContainerSpec,
@@ -73,13 +79,34 @@ export class ContainerRunner {
       });
     });
     this.log(`started container ${this.spec.name} pid ${child.pid}`);
+    this.ready = !this.spec.readinessProbe;
+    this.scheduleProbe();
     this.onChange();
+  }
+
+  private scheduleProbe(): void {
+    const probe = this.spec.readinessProbe;
+    if (!probe || this.probeTimer) return;
+    this.probeTimer = setTimeout(async () => {
+      this.probeTimer = undefined;
+      if (!this.child || this.stopping) return;
+      const ok = await probeOnce(probe);
+      if (this.child && ok !== this.ready) {
+        this.ready = ok;
+        this.log(`container ${this.spec.name} is ${ok ? 'ready' : 'not ready'}`);
+        this.onChange();
+      }
+      this.scheduleProbe();
+    }, this.ready ? probe.periodSeconds * 1000 : 250);
   }
 
   private handleExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child === undefined) return;
     const ranMs = this.startedAt ? Date.now() - this.startedAt.getTime() : 0;
     this.child = undefined;
+    this.ready = false;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
     this.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
     this.appendLog(`==> ${new Date().toISOString()} exited with ${code ?? signal}`);
     if (this.stopping) {
@@ -127,6 +154,7 @@ export class ContainerRunner {
       name: this.spec.name,
       image: this.spec.image,
       state: running ? (this.stopping ? 'Terminating' : 'Running') : 'Exited',
+      ready: running && this.ready && !this.stopping,
       reason: running ? undefined : this.reason,
       restarts: this.restarts,
       pid: running ? this.child?.pid : undefined,

@@ -124,6 +124,7 @@ export class Kubelet {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
         cwd: c.workingDir ?? this.paths.root,
         logPath: join(this.paths.podLogs, `${pod.metadata.namespace}_${podName}`, `${c.name}.log`),
+        readinessProbe: c.readinessProbe,
       };
       return new ContainerRunner(spec, pod.spec.restartPolicy, () => this.writeStatusSoon(), (l) => this.log(`${podName}: ${l}`));
     });

@@ -1,10 +1,9 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { hostPaths } from '../home/layout.js';
-import { writeFileAtomic } from '../util/fsx.js';
-import { isSameProcessAlive, startTicks, signal } from '../util/proc.js';
+import { isSameProcessAlive, signal } from '../util/proc.js';
 import { Kubelet } from './kubelet.js';
 import { readAgentStatus } from './status.js';
-import { readPidFile } from './pidfile.js';
+import { readPidFile, writeOwnPidFile } from '../util/daemon.js';
 
 /**
  * The host agent's process. Started detached by `up`/`host start`; it is the leader of its
@@ -23,7 +22,7 @@ export async function runAgent(home: string, host: string): Promise<void> {
     return;
   }
   killOrphans(paths.podStatusFile, log);
-  writeFileAtomic(paths.kubeletPidFile, JSON.stringify({ pid: process.pid, startTicks: startTicks(process.pid) }) + '\n');
+  writeOwnPidFile(paths.kubeletPidFile);
 
   const kubelet = new Kubelet(host, paths, log);
   let stopping = false;

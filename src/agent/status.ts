@@ -7,6 +7,7 @@ export const ContainerStatusSchema = z.object({
   name: z.string(),
   image: z.string().optional(),
   state: z.enum(['Running', 'Exited', 'Terminating']),
+  ready: z.boolean().default(false),
   /** Why a container that is not running is not: CrashLoopBackOff, Completed, Error. */
   reason: z.string().optional(),
   restarts: z.number().int(),

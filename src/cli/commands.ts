@@ -6,7 +6,9 @@ import { register as member } from './member.js';
 import { register as alarm } from './alarm.js';
 import { register as metrics } from './metrics.js';
 import { register as defrag } from './defrag.js';
+import { register as daemons } from './daemons.js';
 import { register as encryption } from './encryption.js';
+import { register as apiserver } from './apiserver.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -14,4 +16,4 @@ import { register as encryption } from './encryption.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, encryption];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver];

@@ -47,14 +47,4 @@ export function register(program: Command): void {
       process.stdout.write(`${name}: killed (agent and its processes); \`etcd-ops host start ${name}\` brings it back\n`);
     },
   );
-
-  // The agent itself: started detached by `up` and `host start`, not by people.
-  program
-    .command('agent', { hidden: true })
-    .requiredOption('--home <dir>')
-    .requiredOption('--host <host>')
-    .action(async (flags: { home: string; host: string }) => {
-      const { runAgent } = await import('../agent/main.js');
-      await runAgent(flags.home, flags.host);
-    });
 }

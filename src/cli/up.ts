@@ -30,7 +30,7 @@ export function register(program: Command): void {
           throw new UserError(`${home} was created with --quota-backend-bytes ${cluster.quotaBackendBytes}: drop the flag, or use another --home`);
         }
         const running = life.hostsRunning(home, cluster);
-        if (running.length === cluster.hosts.length) {
+        if (running.length === cluster.hosts.length && life.loadBalancerRunning(home)) {
           log(`etcd-ops: the control plane in ${home} is already running (${running.join(', ')})`);
           return;
         }
@@ -44,9 +44,13 @@ export function register(program: Command): void {
         log(`created ${cluster.hosts.length} control-plane hosts in ${home}/hosts`);
       }
       await life.startHosts(home, cluster);
+      await life.startLoadBalancer(home);
       const { resolveTarget } = await import('./connection.js');
       const target = resolveTarget({ home, commandTimeout: 5000, dialTimeout: 2000 });
+      const started = Date.now();
       await life.waitHealthy(target.conn, flags.timeout);
+      const { loadCredentials } = await import('../home/credentials.js');
+      await life.waitApiReady(cluster.apiServer.url, loadCredentials(home).ca.certPem, Math.max(5000, flags.timeout - (Date.now() - started)));
       const { printUpSummary } = await import('./printers/up.js');
       process.stdout.write(await printUpSummary(home, cluster, target.conn));
     });

@@ -66,6 +66,11 @@ export function etcdPod(o: EtcdPodOptions): Pod {
             { name: 'ETCD_SNAPSHOT_COUNT', value: '10000' },
             { name: 'ETCD_ENABLE_PPROF', value: 'false' },
           ],
+          readinessProbe: {
+            httpGet: { scheme: 'HTTP', host: '127.0.0.1', port: Number(new URL(o.host.clientURL).port), path: '/health' },
+            periodSeconds: 5,
+            timeoutSeconds: 3,
+          },
           volumeMounts: [
             { name: 'resource-dir', mountPath: '/etc/kubernetes/static-pod-resources' },
             { name: 'data-dir', mountPath: '/var/lib/etcd' },

@@ -12,6 +12,8 @@ const HostSchema = z.object({
   clientURL: url,
   peerURL: url,
   metricsURL: url,
+  /** This host's API server instance (HTTPS). */
+  apiServerURL: url,
 });
 
 /** The cluster file: what `up` decided once (ports, token, members), read by every other command. */
@@ -22,6 +24,8 @@ export const ClusterFileSchema = z.object({
   createdAt: z.string(),
   quotaBackendBytes: z.number().int().positive(),
   etcd: z.object({ bin: z.string(), version: z.string() }),
+  /** The stable endpoint clients use: the local load balancer in front of the API servers. */
+  apiServer: z.object({ url, compactionInterval: z.string() }),
   hosts: z.array(HostSchema).min(1),
 });
 

@@ -6,6 +6,15 @@ import type { Connection } from '../etcd/connection.js';
 import { endpointHealths, type EndpointHealth } from '../etcd/health.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
 import { installRevision } from '../staticpod/install.js';
+import { IDENTITY_ENCRYPTION_CONFIG, KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { issueServerCert } from '../pki/index.js';
+import { runningDaemon, startDaemon, stopDaemon } from '../util/daemon.js';
+import { writeFileAtomic } from '../util/fsx.js';
+import { lbPaths } from '../lb/main.js';
+import { selfCommand } from '../version.js';
+import { createCredentials, tokensCsv } from './credentials.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
 import { sleep } from '../util/time.js';
@@ -27,7 +36,7 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
   }
   const bins = etcdBinaries({ install: true, log: o.log });
   const names = hostNames(o.hosts);
-  const ports = await freePorts(names.length * 3);
+  const ports = await freePorts(names.length * 4 + 1);
   const cluster: ClusterFile = {
     apiVersion: 'etcd-ops.io/v1',
     kind: 'LocalControlPlane',
@@ -35,20 +44,31 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     createdAt: new Date().toISOString(),
     quotaBackendBytes: o.quotaBackendBytes,
     etcd: { bin: bins.etcd, version: etcdVersion(bins.etcd) },
+    apiServer: { url: `https://127.0.0.1:${ports[names.length * 4]}`, compactionInterval: '5m' },
     hosts: names.map((name, i) => ({
       name,
-      clientURL: `http://127.0.0.1:${ports[i * 3]}`,
-      peerURL: `http://127.0.0.1:${ports[i * 3 + 1]}`,
-      metricsURL: `http://127.0.0.1:${ports[i * 3 + 2]}`,
+      clientURL: `http://127.0.0.1:${ports[i * 4]}`,
+      peerURL: `http://127.0.0.1:${ports[i * 4 + 1]}`,
+      metricsURL: `http://127.0.0.1:${ports[i * 4 + 2]}`,
+      apiServerURL: `https://127.0.0.1:${ports[i * 4 + 3]}`,
     })),
   };
   mkdirSync(home, { recursive: true });
+  const creds = await createCredentials(home, names);
   for (const host of cluster.hosts) {
     const p = hostPaths(home, host.name);
     for (const dir of [p.manifests, p.staticPodResources, p.log, p.kubeletDir]) mkdirSync(dir, { recursive: true });
     mkdirSync(p.etcdDataDir, { recursive: true, mode: 0o700 });
     installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
+    const certs = kubeApiserverCertsDir(home, host.name);
+    const serving = await issueServerCert(creds.ca, { commonName: `kube-apiserver-${host.name}`, dnsNames: ['localhost', host.name] });
+    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
+    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
+    writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: IDENTITY_ENCRYPTION_CONFIG });
+    installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
   }
+  writeKubeconfig(home, cluster.apiServer.url, creds);
   // Written last: a home with a cluster file is complete.
   saveClusterFile(home, cluster);
   return cluster;
@@ -67,9 +87,45 @@ export async function startHosts(home: string, cluster: ClusterFile, hosts = clu
   await Promise.all(hosts.map((h) => startAgent(home, h)));
 }
 
+/** The load balancer in front of the API servers, outside the hosts like an external LB. */
+export async function startLoadBalancer(home: string): Promise<void> {
+  const p = lbPaths(home);
+  await startDaemon({ name: 'the load balancer', command: [...selfCommand, 'lb', '--home', home], pidFile: p.pidFile, logFile: p.logFile, cwd: home });
+}
+
+export function loadBalancerRunning(home: string): boolean {
+  return runningDaemon(lbPaths(home).pidFile) !== undefined;
+}
+
 export async function stopHosts(home: string, cluster: ClusterFile): Promise<string[]> {
   const stopped = await Promise.all(cluster.hosts.map(async (h) => ((await stopAgent(home, h.name)) ? h.name : undefined)));
+  if (await stopDaemon(lbPaths(home).pidFile)) stopped.push('load balancer');
   return stopped.filter((h): h is string => h !== undefined);
+}
+
+/** Waits until an API server answers /readyz through the load balancer. */
+export async function waitApiReady(url: string, ca: string, timeoutMs: number): Promise<void> {
+  const { request } = await import('node:https');
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    const code = await new Promise<number>((resolve) => {
+      const req = request(`${url}/readyz`, { ca, servername: 'localhost', timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', (err) => {
+        last = err.message;
+        resolve(0);
+      });
+      req.end();
+    });
+    if (code === 200) return;
+    if (code) last = `HTTP ${code}`;
+    if (Date.now() > deadline) throw new UserError(`the API server at ${url} is not ready after ${Math.round(timeoutMs / 1000)}s (${last}); see the hosts' var/log/pods`);
+    await sleep(250);
+  }
 }
 
 /** Waits until every member commits a proposal, within the timeout; then the unhealthy ones are named. */

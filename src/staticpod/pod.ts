@@ -7,6 +7,18 @@ import { z } from 'zod';
  */
 const EnvVar = z.looseObject({ name: z.string().min(1), value: z.string().optional() });
 
+/** kubelet's httpGet readiness probe; like the kubelet, HTTPS probes do not verify certificates. */
+const Probe = z.looseObject({
+  httpGet: z.looseObject({
+    scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535),
+    path: z.string().default('/'),
+  }),
+  periodSeconds: z.number().positive().default(2),
+  timeoutSeconds: z.number().positive().default(1),
+});
+
 const Container = z.looseObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),
   image: z.string().optional(),
@@ -14,6 +26,7 @@ const Container = z.looseObject({
   args: z.array(z.string()).optional(),
   env: z.array(EnvVar).optional(),
   workingDir: z.string().optional(),
+  readinessProbe: Probe.optional(),
 });
 
 export const PodSchema = z.looseObject({
@@ -35,6 +48,7 @@ export const PodSchema = z.looseObject({
 
 export type Pod = z.infer<typeof PodSchema>;
 export type PodContainer = Pod['spec']['containers'][number];
+export type ReadinessProbe = NonNullable<PodContainer['readinessProbe']>;
 
 export function parsePod(text: string, source: string): Pod {
   let doc: unknown;

@@ -32,11 +32,11 @@ export function printPs(hosts: HostPs[], format: string): string {
       for (const c of pod.containers) {
         const created = c.startedAt ? `${humanDuration(now - Date.parse(c.startedAt))} ago` : '';
         const state = c.reason && c.state !== 'Running' ? `${c.state} (${c.reason})` : c.state;
-        rows.push([h.host, c.id, c.image ?? '', created, state, c.name, String(c.restarts), c.pid ? String(c.pid) : '-', pod.name, pod.revision !== undefined ? String(pod.revision) : '']);
+        rows.push([h.host, c.id, c.image ?? '', created, state, String(c.ready), c.name, String(c.restarts), c.pid ? String(c.pid) : '-', pod.name, pod.revision !== undefined ? String(pod.revision) : '']);
       }
     }
     for (const e of h.status?.manifestErrors ?? []) notes.push(`${h.host}: manifest ${e.error}`);
   }
-  const table = columns(['HOST', 'CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'PID', 'POD', 'REVISION'], rows);
+  const table = columns(['HOST', 'CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'READY', 'NAME', 'ATTEMPT', 'PID', 'POD', 'REVISION'], rows);
   return table + '\n' + notes.map((n) => n + '\n').join('');
 }

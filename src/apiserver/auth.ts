@@ -1,0 +1,148 @@
+/**
+ * Authentication (bearer tokens from a kube-apiserver --token-auth-file, optional client
+ * certificates) and the small authorization policy of this control plane.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import { UserError } from '../util/errors.js';
+
+export interface UserInfo {
+  name: string;
+  uid: string;
+  groups: string[];
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Parses one CSV line with optional double-quoted fields ("" escapes a quote), as encoding/csv does. */
+export function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= line.length) throw new Error('unterminated quoted field');
+        if (line[i] === '"') {
+          if (line[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += line[i++];
+      }
+    } else {
+      while (i < line.length && line[i] !== ',') field += line[i++];
+    }
+    out.push(field);
+    if (i >= line.length) return out;
+    if (line[i] !== ',') throw new Error('text after a quoted field');
+    i++;
+  }
+}
+
+export class TokenAuthenticator {
+  private constructor(private readonly entries: { hash: Buffer; user: UserInfo }[]) {}
+
+  /** kube-apiserver's format: token,user,uid[,"group1,group2"]. Errors name the line, never the token. */
+  static parse(text: string, source: string): TokenAuthenticator {
+    const entries: { hash: Buffer; user: UserInfo }[] = [];
+    const lines = text.split(/\r?\n/);
+    lines.forEach((line, idx) => {
+      if (!line.trim() || line.trimStart().startsWith('#')) return;
+      let rec: string[];
+      try {
+        rec = parseCsvLine(line);
+      } catch (err) {
+        throw new UserError(`${source}:${idx + 1}: ${(err as Error).message}`);
+      }
+      if (rec.length < 3) throw new UserError(`${source}:${idx + 1}: expected token,user,uid[,"groups"] (at least 3 columns, found ${rec.length})`);
+      const [token, name, uid, groups] = rec as [string, string, string, string?];
+      if (!token || !name) throw new UserError(`${source}:${idx + 1}: token and user must not be empty`);
+      entries.push({ hash: digest(token), user: { name, uid, groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : [] } });
+    });
+    if (entries.length === 0) throw new UserError(`${source}: no tokens defined`);
+    return new TokenAuthenticator(entries);
+  }
+
+  static load(path: string): TokenAuthenticator {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read the token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    return TokenAuthenticator.parse(text, path);
+  }
+
+  /** Constant-time comparison over fixed-length digests: no early exit that leaks the token. */
+  authenticateToken(token: string): UserInfo | undefined {
+    const h = digest(token);
+    let found: UserInfo | undefined;
+    for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found ??= e.user;
+    return found;
+  }
+}
+
+/** Every authenticated user is also in system:authenticated, as in kube. */
+function withAuthenticated(u: UserInfo): UserInfo {
+  return u.groups.includes('system:authenticated') ? u : { ...u, groups: [...u.groups, 'system:authenticated'] };
+}
+
+export function authenticate(req: IncomingMessage, tokens: TokenAuthenticator, certAuth: boolean): UserInfo | undefined {
+  const h = req.headers.authorization;
+  if (h) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+    if (!m) return undefined;
+    const u = tokens.authenticateToken(m[1]!);
+    return u && withAuthenticated(u);
+  }
+  if (certAuth) {
+    const sock = req.socket as TLSSocket;
+    if (sock.authorized) {
+      const cert = sock.getPeerCertificate();
+      const cn = cert?.subject?.CN;
+      if (cn) {
+        const o = cert.subject.O;
+        const groups = Array.isArray(o) ? o : o ? [o] : [];
+        return withAuthenticated({ name: Array.isArray(cn) ? cn[0]! : cn, uid: '', groups });
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface RequestAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+const PROTECTED_NAMESPACE = 'openshift-config-managed';
+const PROTECTED_GROUPS = new Set(['config.openshift.io', 'operator.openshift.io']);
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+
+/**
+ * Admins (system:masters) may do everything. Others may not touch Secrets in
+ * openshift-config-managed (the encryption keys live there; listing them across all namespaces
+ * would show them too) nor write config.openshift.io / operator.openshift.io objects.
+ * Returns the kube-style reason when forbidden.
+ */
+export function authorize(user: UserInfo, a: RequestAttributes): string | undefined {
+  if (user.groups.includes('system:masters')) return undefined;
+  const secretsDenied = a.group === '' && a.resource === 'secrets' && (a.namespace === PROTECTED_NAMESPACE || a.namespace === undefined);
+  const writeDenied = PROTECTED_GROUPS.has(a.group) && WRITE_VERBS.has(a.verb);
+  if (!secretsDenied && !writeDenied) return undefined;
+  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
+  return `User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${a.group}" ${scope}`;
+}

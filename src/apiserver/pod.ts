@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
+import { hostPaths } from '../home/layout.js';
+import { revisionDir, type RevisionFile } from '../staticpod/install.js';
+import type { Pod } from '../staticpod/pod.js';
+import { selfCommand, version } from '../version.js';
+
+export const KUBE_APISERVER_POD = 'kube-apiserver-pod';
+export const KUBE_APISERVER_NAMESPACE = 'openshift-kube-apiserver';
+export const ENCRYPTION_CONFIG_PATH = 'secrets/encryption-config/encryption-config';
+export const CONFIG_PATH = 'configmaps/config/config.yaml';
+
+/** The resources the encryption operator manages, identity until it says otherwise. */
+export const ENCRYPTED_RESOURCES = [
+  'secrets',
+  'configmaps',
+  'routes.route.openshift.io',
+  'oauthaccesstokens.oauth.openshift.io',
+  'oauthauthorizetokens.oauth.openshift.io',
+];
+
+export const IDENTITY_ENCRYPTION_CONFIG = stringify({
+  apiVersion: 'apiserver.config.k8s.io/v1',
+  kind: 'EncryptionConfiguration',
+  resources: [{ resources: ENCRYPTED_RESOURCES, providers: [{ identity: {} }] }],
+});
+
+/**
+ * Host files that do not change with revisions (as OpenShift's kube-apiserver-certs):
+ * the serving certificate and the token file.
+ */
+export function kubeApiserverCertsDir(home: string, host: string): string {
+  return join(hostPaths(home, host).staticPodResources, 'kube-apiserver-certs');
+}
+
+export interface KubeApiserverRevision {
+  home: string;
+  cluster: ClusterFile;
+  host: HostRecord;
+  revision: number;
+  /** The EncryptionConfiguration this revision runs with (YAML). */
+  encryptionConfig: string;
+}
+
+/** The pod and the files of one revision, rendered for one host: paths and ports are the host's. */
+export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; files: RevisionFile[] } {
+  const p = hostPaths(r.home, r.host.name);
+  const dir = revisionDir(p, KUBE_APISERVER_POD, r.revision);
+  const certs = kubeApiserverCertsDir(r.home, r.host.name);
+  const port = Number(new URL(r.host.apiServerURL).port);
+  const config = {
+    apiVersion: 'etcd-ops.io/v1',
+    kind: 'APIServerConfig',
+    nodeName: r.host.name,
+    bindAddress: '127.0.0.1',
+    port,
+    servingCert: { certFile: join(certs, 'secrets/serving-cert/tls.crt'), keyFile: join(certs, 'secrets/serving-cert/tls.key') },
+    etcd: { endpoints: r.cluster.hosts.map((h) => h.clientURL) },
+    authentication: { tokenFile: join(certs, 'secrets/authentication/tokens.csv') },
+    encryptionConfigFile: join(dir, ENCRYPTION_CONFIG_PATH),
+    compactionInterval: r.cluster.apiServer.compactionInterval,
+  };
+  const [node, ...args] = selfCommand;
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'kube-apiserver',
+      namespace: KUBE_APISERVER_NAMESPACE,
+      labels: { app: 'openshift-kube-apiserver', apiserver: 'true', revision: String(r.revision) },
+      annotations: { 'kubernetes.io/config.source': 'file' },
+    },
+    spec: {
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 3,
+      containers: [
+        {
+          name: 'kube-apiserver',
+          image: `localhost/etcd-ops:${version}`,
+          command: [node],
+          args: [...args, 'apiserver', `--config=${join(dir, CONFIG_PATH)}`],
+          env: [{ name: 'NODE_NAME', value: r.host.name }],
+          readinessProbe: {
+            httpGet: { scheme: 'HTTPS', host: '127.0.0.1', port, path: '/readyz' },
+            periodSeconds: 5,
+            timeoutSeconds: 3,
+          },
+        },
+      ],
+      volumes: [
+        { name: 'resource-dir', hostPath: { path: dir } },
+        { name: 'cert-dir', hostPath: { path: certs } },
+      ],
+    },
+  };
+  return {
+    pod,
+    files: [
+      { path: CONFIG_PATH, data: stringify(config) },
+      { path: ENCRYPTION_CONFIG_PATH, data: r.encryptionConfig, mode: 0o600 },
+    ],
+  };
+}

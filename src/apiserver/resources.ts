@@ -1,0 +1,87 @@
+/** The served resources: names, scope, kinds, schemas, storage prefixes, table columns. */
+import type { Schema } from './schema.js';
+import * as T from './types.js';
+import { groupResourceString, resourcePrefix } from '../storage/keys.js';
+import { tableFor, type TableDef } from './table.js';
+
+export interface ResourceDef {
+  group: string;
+  version: string;
+  resource: string;
+  kind: string;
+  listKind: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  schema: Schema;
+  /** CRD semantics: a /status subresource; main writes ignore status, status writes ignore the rest; generation bumps on spec change. */
+  statusSubresource: boolean;
+  /** The etcd key prefix, with a trailing slash. */
+  prefix: string;
+  /** As the transformers know it: "secrets", "routes.route.openshift.io". */
+  groupResource: string;
+  nameRule: 'subdomain' | 'label' | 'path';
+  table: TableDef;
+}
+
+export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function def(d: Omit<ResourceDef, 'prefix' | 'groupResource' | 'listKind' | 'table' | 'shortNames' | 'categories' | 'statusSubresource' | 'nameRule'> & Partial<ResourceDef>): ResourceDef {
+  return {
+    shortNames: [],
+    categories: [],
+    statusSubresource: false,
+    nameRule: 'subdomain',
+    ...d,
+    listKind: `${d.kind}List`,
+    prefix: resourcePrefix(d.group, d.resource),
+    groupResource: groupResourceString(d.group, d.resource),
+    table: tableFor(d.resource, d.group),
+  };
+}
+
+export const RESOURCES: ResourceDef[] = [
+  def({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', singular: 'namespace', shortNames: ['ns'], namespaced: false, schema: T.namespaceSchema, nameRule: 'label' }),
+  def({ group: '', version: 'v1', resource: 'secrets', kind: 'Secret', singular: 'secret', namespaced: true, schema: T.secretSchema }),
+  def({ group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', singular: 'configmap', shortNames: ['cm'], namespaced: true, schema: T.configMapSchema }),
+  def({ group: '', version: 'v1', resource: 'events', kind: 'Event', singular: 'event', shortNames: ['ev'], namespaced: true, schema: T.eventSchema }),
+  def({ group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', singular: 'route', namespaced: true, schema: T.routeSchema, statusSubresource: true }),
+  def({ group: 'oauth.openshift.io', version: 'v1', resource: 'oauthaccesstokens', kind: 'OAuthAccessToken', singular: 'oauthaccesstoken', namespaced: false, schema: T.oauthAccessTokenSchema, nameRule: 'path' }),
+  def({ group: 'oauth.openshift.io', version: 'v1', resource: 'oauthauthorizetokens', kind: 'OAuthAuthorizeToken', singular: 'oauthauthorizetoken', namespaced: false, schema: T.oauthAuthorizeTokenSchema, nameRule: 'path' }),
+  def({ group: 'config.openshift.io', version: 'v1', resource: 'apiservers', kind: 'APIServer', singular: 'apiserver', namespaced: false, schema: T.apiServerConfigSchema, statusSubresource: true }),
+  def({ group: 'config.openshift.io', version: 'v1', resource: 'proxies', kind: 'Proxy', singular: 'proxy', namespaced: false, schema: T.proxySchema, statusSubresource: true }),
+  def({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers', kind: 'KubeAPIServer', singular: 'kubeapiserver', namespaced: false, schema: T.kubeAPIServerSchema, statusSubresource: true }),
+  def({ group: 'operator.openshift.io', version: 'v1', resource: 'openshiftapiservers', kind: 'OpenShiftAPIServer', singular: 'openshiftapiserver', namespaced: false, schema: T.openShiftAPIServerSchema, statusSubresource: true }),
+  def({ group: 'operator.openshift.io', version: 'v1', resource: 'authentications', kind: 'Authentication', singular: 'authentication', namespaced: false, schema: T.authenticationSchema, statusSubresource: true }),
+  def({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds', kind: 'Etcd', singular: 'etcd', namespaced: false, schema: T.etcdSchema, statusSubresource: true }),
+];
+
+export function apiVersionOf(d: { group: string; version: string }): string {
+  return d.group ? `${d.group}/${d.version}` : d.version;
+}
+
+const byPath = new Map(RESOURCES.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+
+export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {
+  return byPath.get(`${group}/${version}/${resource}`);
+}
+
+/** The groups and their versions, in discovery order (core first). */
+export function groups(): { group: string; versions: string[] }[] {
+  const out = new Map<string, Set<string>>();
+  for (const r of RESOURCES) {
+    if (!out.has(r.group)) out.set(r.group, new Set());
+    out.get(r.group)!.add(r.version);
+  }
+  return [...out].map(([group, v]) => ({ group, versions: [...v] }));
+}
+
+export function resourcesOf(group: string, version: string): ResourceDef[] {
+  return RESOURCES.filter((r) => r.group === group && r.version === version);
+}
+
+/** Kinds known at a group/version, to tell "unknown kind" from "wrong endpoint". */
+export function kindsOf(apiVersion: string): Set<string> {
+  return new Set(RESOURCES.filter((r) => apiVersionOf(r) === apiVersion).flatMap((r) => [r.kind, r.listKind]));
+}

@@ -1,0 +1,390 @@
+/**
+ * The API server process: HTTPS, authentication, authorization, routing to discovery and the REST
+ * handlers, health and metrics, compaction, graceful shutdown.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Etcd3 } from 'etcd3';
+import type { TransformerForResource } from '../encryption/transformer.js';
+import { createEtcdClient } from '../storage/etcd.js';
+import { Store } from '../storage/store.js';
+import { startCompactor, type Compactor } from '../storage/compactor.js';
+import { UserError } from '../util/errors.js';
+import { version as etcdOpsVersion } from '../version.js';
+import type { APIServerConfig } from './config.js';
+import { TokenAuthenticator, authenticate, authorize, type UserInfo } from './auth.js';
+import { ApiError, errors } from './status.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { findResource, type ResourceDef } from './resources.js';
+import { Rest, type RequestScope, type Result } from './rest.js';
+import { serveWatch } from './watch.js';
+import { Metrics } from './metrics.js';
+import { bootstrap } from './bootstrap.js';
+import { serveOpenAPI } from './openapi.js';
+import { createLogger, type Logger } from './log.js';
+
+export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' };
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
+
+/** Loads the encryption configuration through src/encryption when configured; identity otherwise. */
+async function loadTransformers(path: string | undefined): Promise<TransformerForResource> {
+  const identity = {
+    fromStorage(stored: Buffer) {
+      if (stored.subarray(0, 8).toString() === 'k8s:enc:') throw new Error('identity transformer tried to read encrypted data');
+      return { data: stored, stale: false };
+    },
+    toStorage: (plain: Buffer) => plain,
+  };
+  if (!path) {
+    try {
+      const mod = (await import('../encryption/identity.js')) as { identity?: { fromStorage: unknown } };
+      if (mod.identity) return () => mod.identity as never;
+    } catch {}
+    return () => identity;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import('../encryption/config.js')) as Record<string, unknown>;
+  } catch {
+    throw new UserError(`encryptionConfigFile is set (${path}) but this build has no encryption configuration loader (src/encryption/config.ts)`);
+  }
+  const load = mod.loadEncryptionConfiguration as ((p: string) => unknown) | undefined;
+  if (typeof load !== 'function') throw new UserError('src/encryption/config.ts does not export loadEncryptionConfiguration(path)');
+  const loaded = await load(path);
+  return toTransformerForResource(loaded);
+}
+
+/** Accepts what the encryption loader returns: a TransformerForResource, or an object carrying one. */
+function toTransformerForResource(v: unknown): TransformerForResource {
+  if (typeof v === 'function') return v as TransformerForResource;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ['transformerForResource', 'forResource', 'transformers', 'transformerFor']) {
+      const f = o[k];
+      if (typeof f === 'function') return (gr: string) => (f as (g: string) => never).call(o, gr);
+    }
+  }
+  throw new UserError('the encryption configuration loader returned no TransformerForResource');
+}
+
+export async function startAPIServer(cfg: APIServerConfig, log: Logger = createLogger()): Promise<RunningServer> {
+  const tokens = TokenAuthenticator.load(cfg.authentication.tokenFile);
+  let cert: Buffer, key: Buffer, ca: Buffer | undefined;
+  try {
+    cert = readFileSync(cfg.servingCert.certFile);
+    key = readFileSync(cfg.servingCert.keyFile);
+    ca = cfg.clientCA ? readFileSync(cfg.clientCA) : undefined;
+  } catch (err) {
+    throw new UserError(`cannot read the serving certificate files: ${(err as Error).message}`);
+  }
+  const transformers = await loadTransformers(cfg.encryptionConfigFile);
+  const metrics = new Metrics();
+  const client: Etcd3 = createEtcdClient(cfg.etcd, cfg.etcdRequestTimeoutMs);
+  const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform });
+  const rest = new Rest(store);
+  const openWatches = new Set<() => void>();
+  const inFlight = new Set<ServerResponse>();
+  let bootstrapped = false;
+  let shuttingDown = false;
+  let compactor: Compactor | undefined;
+
+  const readiness = { ok: false, at: 0, why: 'not checked yet' };
+  const checkEtcd = async (): Promise<boolean> => {
+    if (Date.now() - readiness.at < 1000) return readiness.ok;
+    try {
+      await store.currentRevision();
+      readiness.ok = true;
+      readiness.why = '';
+    } catch (err) {
+      readiness.ok = false;
+      readiness.why = (err as Error).message;
+    }
+    readiness.at = Date.now();
+    metrics.etcdReady.set(readiness.ok ? 1 : 0);
+    return readiness.ok;
+  };
+
+  const runBootstrap = async () => {
+    for (let attempt = 0; !shuttingDown; attempt++) {
+      try {
+        const created = await bootstrap(store);
+        bootstrapped = true;
+        log.info(created.length ? `bootstrap created ${created.join(', ')}` : 'bootstrap objects already present');
+        return;
+      } catch (err) {
+        if (attempt % 10 === 0) log.warn(`bootstrap waiting for etcd: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  };
+
+  const server: Server = createServer(
+    {
+      cert,
+      key,
+      ...(ca ? { ca, requestCert: true, rejectUnauthorized: false } : {}),
+      minVersion: 'TLSv1.2',
+    },
+    (req, res) => {
+      inFlight.add(res);
+      res.on('close', () => inFlight.delete(res));
+      void handle(req, res);
+    },
+  );
+  server.keepAliveTimeout = 30_000;
+  server.requestTimeout = 0; // watches are long; each etcd call has its own deadline
+
+  function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const headers: Record<string, string | string[]> = {
+      'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    res.writeHead(code, headers);
+    res.end(text);
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const limit = cfg.maxRequestBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > limit) throw errors.tooLarge(limit);
+      chunks.push(c as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    let labels = { verb: req.method ?? 'GET', group: '', resource: '', subresource: '' };
+    const finish = (code: number) => {
+      metrics.requests.inc({ ...labels, code: String(code) });
+      if (labels.verb !== 'WATCH') metrics.latency.observe({ verb: labels.verb, group: labels.group, resource: labels.resource }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    try {
+      if (PUBLIC_PATHS.has(path) || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
+        const r = await health(path);
+        send(res, r.code, r.body);
+        finish(r.code);
+        return;
+      }
+      const user = authenticate(req, tokens, !!ca);
+      if (!user) throw errors.unauthorized();
+      if (shuttingDown) throw errors.unavailable('the API server is shutting down');
+      const r = await route(req, res, url, path, user, (l) => (labels = { ...labels, ...l }));
+      if (r) {
+        send(res, r.code, r.body, r.warnings);
+        finish(r.code);
+      } else finish(200);
+    } catch (err) {
+      let e: ApiError;
+      if (err instanceof ApiError) e = err;
+      else {
+        e = errors.internal((err as Error)?.message ?? String(err));
+        log.error(`${req.method} ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
+      }
+      if (e.code >= 500) log.warn(`${req.method} ${url.pathname} -> ${e.code} ${e.reason}: ${e.message}`);
+      if (e.code === 413) res.setHeader('Connection', 'close');
+      send(res, e.code, e.toStatus());
+      finish(e.code);
+    }
+  }
+
+  async function health(path: string): Promise<{ code: number; body: unknown }> {
+    if (path.startsWith('/version')) {
+      return {
+        code: 200,
+        body: {
+          ...KUBE_VERSION,
+          gitCommit: `etcd-ops-${etcdOpsVersion}`,
+          gitTreeState: 'clean',
+          buildDate: '2025-01-01T00:00:00Z',
+          goVersion: `node ${process.version}`,
+          compiler: 'tsx',
+          platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+        },
+      };
+    }
+    if (path.startsWith('/livez') || path.startsWith('/healthz')) {
+      if (path.startsWith('/healthz') && !(await checkEtcd())) return { code: 500, body: `[-]etcd failed: reason withheld\nhealthz check failed\n` };
+      return { code: 200, body: 'ok' };
+    }
+    // readyz: only when etcd answers and the bootstrap objects exist.
+    if (shuttingDown) return { code: 500, body: '[-]shutdown failed: reason withheld\nreadyz check failed\n' };
+    const ok = (await checkEtcd()) && bootstrapped;
+    if (!ok) return { code: 500, body: `[-]etcd failed: ${bootstrapped ? 'etcd does not answer' : 'waiting for bootstrap'}\nreadyz check failed\n` };
+    return { code: 200, body: 'ok' };
+  }
+
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    user: UserInfo,
+    setLabels: (l: Partial<{ verb: string; group: string; resource: string; subresource: string }>) => void,
+  ): Promise<Result | undefined> {
+    const method = req.method ?? 'GET';
+    if (path === '/metrics') {
+      if (method !== 'GET') throw errors.methodNotAllowed();
+      return { code: 200, body: await metrics.registry.metrics() };
+    }
+    if (path === '/api') return { code: 200, body: apiVersions(req.headers.host ?? `${cfg.bindAddress}:${cfg.port}`) };
+    if (path === '/apis') return { code: 200, body: apiGroupList() };
+    if (path.startsWith('/openapi/')) {
+      const r = serveOpenAPI(path, url);
+      if (!r) throw errors.pathNotFound();
+      return r;
+    }
+    const parts = path.split('/').slice(1).map(decodeURIComponent);
+    let group: string, version: string, tail: string[];
+    if (parts[0] === 'api') {
+      group = '';
+      version = parts[1] ?? '';
+      tail = parts.slice(2);
+      if (version !== 'v1') throw errors.pathNotFound();
+    } else if (parts[0] === 'apis') {
+      group = parts[1] ?? '';
+      version = parts[2] ?? '';
+      tail = parts.slice(3);
+      if (!version) {
+        const g = apiGroup(group);
+        if (!g) throw errors.pathNotFound();
+        return { code: 200, body: g };
+      }
+    } else throw errors.pathNotFound();
+    if (tail.length === 0) {
+      const l = apiResourceList(group, version);
+      if (!l) throw errors.pathNotFound();
+      return { code: 200, body: l };
+    }
+    // As kube's RequestInfoFactory: /namespaces/{ns}/{resource}/... unless the third part is a namespace subresource.
+    let namespace: string | undefined;
+    if (tail[0] === 'namespaces' && tail.length > 1) {
+      namespace = tail[1];
+      if (tail.length > 2 && !['status', 'finalize'].includes(tail[2]!)) tail = tail.slice(2);
+    }
+    const [resource, name, subresource, ...extra] = tail as [string, string?, string?, ...string[]];
+    const def = findResource(group, version, resource);
+    if (!def || extra.length) throw errors.pathNotFound();
+    if (resource === 'namespaces' && group === '') namespace = undefined;
+    if (!def.namespaced && namespace !== undefined) throw errors.pathNotFound();
+    if (subresource !== undefined && !(subresource === 'status' && def.statusSubresource)) throw errors.pathNotFound();
+    if (name === '') throw errors.pathNotFound();
+    const watchParam = url.searchParams.get('watch');
+    const isWatch = watchParam === '1' || watchParam === 'true';
+    const verb = verbFor(method, name !== undefined, isWatch);
+    if (!verb || (subresource && !['get', 'update', 'patch'].includes(verb))) throw errors.methodNotAllowed();
+    setLabels({ verb: metricVerb(verb), group, resource, subresource: subresource ?? '' });
+    const why = authorize(user, { verb, group, resource, subresource, namespace, name });
+    if (why) throw errors.forbidden(def, name, why);
+    const needsBody = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb);
+    const body = needsBody ? await readBody(req) : undefined;
+    const scope: RequestScope = { def, namespace, name, subresource, verb, query: url.searchParams, req, body, user };
+    switch (verb) {
+      case 'get':
+        return rest.get(scope);
+      case 'list':
+        return rest.list(scope);
+      case 'watch':
+        return watch(scope, res, def);
+      case 'create':
+        if (name !== undefined) throw errors.methodNotAllowed();
+        return rest.create(scope);
+      case 'update':
+        return rest.update(scope);
+      case 'patch':
+        return rest.patch(scope);
+      case 'delete':
+        return rest.delete(scope);
+      case 'deletecollection':
+        return rest.deleteCollection(scope);
+    }
+    throw errors.methodNotAllowed();
+  }
+
+  async function watch(scope: RequestScope, res: ServerResponse, def: ResourceDef): Promise<undefined> {
+    const labels = { group: def.group, resource: def.resource };
+    metrics.watches.inc(labels);
+    try {
+      await serveWatch(scope, res, store, rest.listPrefix(def, scope.namespace), { bookmarkIntervalMs: cfg.watchBookmarkIntervalMs, defaultTimeoutMs: (30 + Math.random() * 30) * 60_000 }, {
+        add(close) {
+          openWatches.add(close);
+          res.on('close', () => metrics.watches.dec(labels));
+          return () => openWatches.delete(close);
+        },
+      });
+    } catch (err) {
+      metrics.watches.dec(labels);
+      throw err;
+    }
+    return undefined;
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new UserError(`cannot listen on ${cfg.bindAddress}:${cfg.port}: ${err.code ?? err.message}`)));
+    server.listen(cfg.port, cfg.bindAddress, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info(`serving on https://${cfg.bindAddress}:${port} (node ${cfg.nodeName}), etcd ${cfg.etcd.endpoints.join(',')}${cfg.encryptionConfigFile ? `, encryption config ${cfg.encryptionConfigFile}` : ', no encryption config (identity)'}`);
+  void runBootstrap();
+  if (cfg.compactionIntervalMs > 0) compactor = startCompactor(client, cfg.compactionIntervalMs, cfg.etcdRequestTimeoutMs, (m) => log.info(m));
+
+  const close = async () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info('shutting down: no new requests, finishing in-flight ones');
+    compactor?.stop();
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    // Watches never finish on their own: end them so clients reconnect elsewhere.
+    for (const w of [...openWatches]) w();
+    const deadline = Date.now() + cfg.shutdownGraceMs;
+    while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    server.closeAllConnections();
+    await closed;
+    client.close();
+    log.info('stopped');
+  };
+  return { port, close };
+}
+
+function verbFor(method: string, named: boolean, watch: boolean): string | undefined {
+  switch (method) {
+    case 'GET':
+      return watch ? 'watch' : named ? 'get' : 'list';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return named ? 'update' : undefined;
+    case 'PATCH':
+      return named ? 'patch' : undefined;
+    case 'DELETE':
+      return named ? 'delete' : 'deletecollection';
+  }
+  return undefined;
+}
+
+function metricVerb(verb: string): string {
+  return ({ get: 'GET', list: 'LIST', watch: 'WATCH', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETE' } as Record<string, string>)[verb] ?? verb.toUpperCase();
+}

@@ -1,0 +1,172 @@
+/**
+ * Server-side printing: meta.k8s.io/v1 Table with the columns kube-apiserver's printers use, so
+ * `kubectl get` looks as users expect. Like kube-apiserver, the server always generates the wide
+ * set; kubectl hides priority > 0 columns unless `-o wide`.
+ */
+import type { KubeObject } from '../storage/store.js';
+
+export interface ColumnDefinition {
+  name: string;
+  type: 'string' | 'integer' | 'date' | 'number' | 'boolean';
+  format: string;
+  description: string;
+  priority: number;
+}
+
+export interface TableDef {
+  columns: ColumnDefinition[];
+  cells(o: KubeObject, now: number): unknown[];
+}
+
+const NAME_COL: ColumnDefinition = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
+  priority: 0,
+};
+const AGE_COL: ColumnDefinition = {
+  name: 'Age',
+  type: 'string',
+  format: '',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.',
+  priority: 0,
+};
+const col = (name: string, type: ColumnDefinition['type'], description: string, priority = 0): ColumnDefinition => ({ name, type, format: '', description, priority });
+
+/** k8s.io/apimachinery/pkg/util/duration.HumanDuration: "45s", "3m20s", "5h", "2d3h", "3y". */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 60 * 2) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) {
+    const s = seconds % 60;
+    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
+  }
+  if (minutes < 60 * 3) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) {
+    const m = minutes % 60;
+    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
+  }
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) {
+    const h = hours % 24;
+    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
+  }
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) {
+    const dy = Math.floor(hours / 24) % 365;
+    return dy === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${dy}d`;
+  }
+  return `${Math.floor(hours / 24 / 365)}y`;
+}
+
+export function age(ts: unknown, now: number): string {
+  if (typeof ts !== 'string' || !ts) return '<unknown>';
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? '<unknown>' : humanDuration(now - t);
+}
+
+const count = (o: unknown) => (o && typeof o === 'object' ? Object.keys(o).length : 0);
+
+const defaultTable: TableDef = {
+  columns: [NAME_COL, AGE_COL],
+  cells: (o, now) => [o.metadata.name, age(o.metadata.creationTimestamp, now)],
+};
+
+function eventSource(o: KubeObject): string {
+  const comp = o.source?.component || o.reportingComponent || '';
+  const host = o.source?.host || o.reportingInstance || '';
+  return host ? `${comp}, ${host}` : comp;
+}
+
+const TABLES: Record<string, TableDef> = {
+  secrets: {
+    columns: [NAME_COL, col('Type', 'string', 'The type of the secret'), col('Data', 'string', 'The number of entries in the secret'), AGE_COL],
+    cells: (o, now) => [o.metadata.name, o.type ?? 'Opaque', count(o.data), age(o.metadata.creationTimestamp, now)],
+  },
+  configmaps: {
+    columns: [NAME_COL, col('Data', 'string', 'The number of entries in the configmap'), AGE_COL],
+    cells: (o, now) => [o.metadata.name, count(o.data) + count(o.binaryData), age(o.metadata.creationTimestamp, now)],
+  },
+  namespaces: {
+    columns: [NAME_COL, col('Status', 'string', 'The status of the namespace'), AGE_COL],
+    cells: (o, now) => [o.metadata.name, o.status?.phase ?? '', age(o.metadata.creationTimestamp, now)],
+  },
+  events: {
+    columns: [
+      col('Last Seen', 'string', 'Time since the last occurrence of the event'),
+      col('Type', 'string', 'Type of this event (Normal, Warning)'),
+      col('Reason', 'string', 'Why the action was taken'),
+      col('Object', 'string', 'The object this event is about'),
+      col('Subobject', 'string', 'The field of the object this event is about', 1),
+      col('Source', 'string', 'The component reporting this event', 1),
+      col('Message', 'string', 'A human-readable description of the status of this operation'),
+      col('First Seen', 'string', 'Time since the first occurrence of the event', 1),
+      col('Count', 'string', 'The number of times this event has occurred', 1),
+      { ...NAME_COL, priority: 1 },
+    ],
+    cells: (o, now) => {
+      const first = age(o.firstTimestamp || o.eventTime, now);
+      let last = o.lastTimestamp ? age(o.lastTimestamp, now) : first;
+      let n = o.count ?? 0;
+      if (o.series) {
+        last = age(o.series.lastObservedTime, now);
+        n = o.series.count ?? 0;
+      } else if (n === 0) n = 1;
+      const io = o.involvedObject ?? {};
+      const target = io.name ? `${String(io.kind ?? '').toLowerCase()}/${io.name}` : String(io.kind ?? '').toLowerCase();
+      return [last, o.type ?? '', o.reason ?? '', target, io.fieldPath ?? '', eventSource(o), String(o.message ?? '').trim(), first, n, o.metadata.name];
+    },
+  },
+  routes: {
+    columns: [
+      NAME_COL,
+      col('Host/Port', 'string', 'Host and port of the route'),
+      col('Path', 'string', 'Path of the route'),
+      col('Services', 'string', 'The services the route sends traffic to'),
+      col('Port', 'string', 'The target port on the services'),
+      col('Termination', 'string', 'TLS termination'),
+      col('Wildcard', 'string', 'Wildcard policy'),
+    ],
+    cells: (o) => {
+      const spec = o.spec ?? {};
+      const backends = [spec.to, ...(spec.alternateBackends ?? [])].filter(Boolean);
+      const total = backends.reduce((s: number, b: { weight?: number }) => s + (b.weight ?? 100), 0);
+      const services =
+        backends.length > 1
+          ? backends.map((b: { name: string; weight?: number }) => `${b.name}(${total ? Math.round(((b.weight ?? 100) * 100) / total) : 0}%)`).join(',')
+          : (backends[0]?.name ?? '');
+      const tls = spec.tls ? `${spec.tls.termination ?? ''}${spec.tls.insecureEdgeTerminationPolicy ? `/${spec.tls.insecureEdgeTerminationPolicy}` : ''}` : '';
+      const port = spec.port?.targetPort !== undefined ? String(spec.port.targetPort) : '<all>';
+      return [o.metadata.name, spec.host ?? '', spec.path ?? '', services, port, tls, spec.wildcardPolicy || 'None'];
+    },
+  },
+};
+
+export function tableFor(resource: string, group: string): TableDef {
+  return (group === '' || group === 'route.openshift.io' ? TABLES[resource] : undefined) ?? defaultTable;
+}
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export function tableRow(def: TableDef, o: KubeObject, include: IncludeObject, now: number): Record<string, unknown> {
+  const row: Record<string, unknown> = { cells: def.cells(o, now) };
+  if (include === 'Object') row.object = o;
+  else if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+  return row;
+}
+
+export function toTable(def: TableDef, objs: KubeObject[], listMeta: Record<string, unknown>, include: IncludeObject, noHeaders = false): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: listMeta,
+    columnDefinitions: noHeaders ? null : def.columns,
+    rows: objs.map((o) => tableRow(def, o, include, now)),
+  };
+}

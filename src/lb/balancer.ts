@@ -1,0 +1,118 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { request } from 'node:https';
+
+export interface Backend {
+  name: string;
+  host: string;
+  port: number;
+  healthy: boolean;
+  /** Consecutive failed health checks; one success makes the backend healthy again. */
+  failures: number;
+}
+
+export interface BalancerOptions {
+  port: number;
+  backends: Array<{ name: string; url: string }>;
+  /** CA that signed the API servers' serving certificates, to health-check /readyz. */
+  ca: string;
+  healthIntervalMs?: number;
+  log: (line: string) => void;
+}
+
+/**
+ * A TCP load balancer for the API servers, like the one in front of kube-apiservers:
+ * TLS passes through to the backends; only backends whose /readyz answers 200 get new
+ * connections; a backend that refuses a connection is skipped at once for the next one.
+ */
+export class Balancer {
+  private readonly backends: Backend[];
+  private server?: Server;
+  private timer?: NodeJS.Timeout;
+  private next = 0;
+
+  constructor(private readonly o: BalancerOptions) {
+    this.backends = o.backends.map((b) => {
+      const u = new URL(b.url);
+      return { name: b.name, host: u.hostname, port: Number(u.port), healthy: true, failures: 0 };
+    });
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => this.forward(client, new Set()));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.port, '127.0.0.1', () => resolve());
+    });
+    await this.checkAll();
+    this.timer = setInterval(() => void this.checkAll(), this.o.healthIntervalMs ?? 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  status(): Backend[] {
+    return this.backends.map((b) => ({ ...b }));
+  }
+
+  private pick(tried: Set<string>): Backend | undefined {
+    const candidates = this.backends.filter((b) => !tried.has(b.name));
+    const healthy = candidates.filter((b) => b.healthy);
+    // With no healthy backend, still try the others: a health check may simply be late.
+    const pool = healthy.length ? healthy : candidates;
+    if (!pool.length) return undefined;
+    return pool[this.next++ % pool.length];
+  }
+
+  private forward(client: Socket, tried: Set<string>): void {
+    const backend = this.pick(tried);
+    if (!backend) {
+      client.destroy();
+      return;
+    }
+    tried.add(backend.name);
+    client.pause();
+    const upstream = connect(backend.port, backend.host);
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+    upstream.on('error', () => {
+      if (!connected) {
+        backend.healthy = false;
+        this.forward(client, tried);
+      } else {
+        client.destroy();
+      }
+    });
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+
+  private async checkAll(): Promise<void> {
+    await Promise.all(
+      this.backends.map(async (b) => {
+        const ok = await this.ready(b);
+        if (ok !== b.healthy) this.o.log(`backend ${b.name} is ${ok ? 'ready' : 'not ready'}`);
+        b.failures = ok ? 0 : b.failures + 1;
+        b.healthy = ok;
+      }),
+    );
+  }
+
+  private ready(b: Backend): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request({ host: b.host, port: b.port, path: '/readyz', ca: this.o.ca, servername: 'localhost', timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+}
