@@ -9,6 +9,7 @@ import { register as defrag } from './defrag.js';
 import { register as daemons } from './daemons.js';
 import { register as encryption } from './encryption.js';
 import { register as apiserver } from './apiserver.js';
+import { register as snapshot } from './snapshot.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -16,4 +17,4 @@ import { register as apiserver } from './apiserver.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot];
