@@ -136,7 +136,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
     });
     assert.ok(isAlive(newPid));
     const status = readAgentStatus(hostPaths(t.home, host).podStatusFile)!;
-    assert.equal(status.pods[0].containers[0].restarts, 1);
+    assert.equal(status.pods.find((p) => p.name === `etcd-${host}`)!.containers[0].restarts, 1);
     etcdctl(t.endpoints, ['put', 'after-kill', 'v1']);
     await waitHealthy(t, 'the killed member to rejoin');
     const member = t.cluster.hosts.find((h) => h.name === host)!.clientURL;

@@ -157,6 +157,10 @@ export class Kubelet {
   }
 
   writeStatus(): void {
+    writeFileAtomic(this.paths.podStatusFile, JSON.stringify(this.snapshot(), null, 2) + '\n');
+  }
+
+  snapshot(): AgentStatus {
     const pods: PodStatus[] = [...this.workers.values()].map((w) => ({
       name: `${w.pod.metadata.name}-${this.host}`,
       namespace: w.pod.metadata.namespace,
@@ -165,7 +169,7 @@ export class Kubelet {
       hash: w.hash,
       containers: w.runners.map((r) => r.status(w.hash)),
     }));
-    const status: AgentStatus = {
+    return {
       host: this.host,
       agentPid: process.pid,
       startedAt: this.startedAt,
@@ -173,6 +177,5 @@ export class Kubelet {
       pods,
       manifestErrors: [...this.manifestErrors].map(([file, error]) => ({ file, error })),
     };
-    writeFileAtomic(this.paths.podStatusFile, JSON.stringify(status, null, 2) + '\n');
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { hostPaths } from '../home/layout.js';
 import { isSameProcessAlive, signal } from '../util/proc.js';
+import { ApiSync } from './apisync.js';
 import { Kubelet } from './kubelet.js';
 import { readAgentStatus } from './status.js';
 import { readPidFile, writeOwnPidFile } from '../util/daemon.js';
@@ -25,11 +26,31 @@ export async function runAgent(home: string, host: string): Promise<void> {
   writeOwnPidFile(paths.kubeletPidFile);
 
   const kubelet = new Kubelet(host, paths, log);
+  const api = new ApiSync(home, host, () => kubelet.snapshot(), log);
+  let lastApiError = '';
+  let syncing = false;
+  const apiLoop = setInterval(() => {
+    if (syncing) return;
+    syncing = true;
+    api.sync().finally(() => (syncing = false)).then(
+      () => {
+        lastApiError = '';
+      },
+      (err) => {
+        // The API is down while its own static pods restart: say so once, not every 2 s.
+        const msg = (err as Error).message;
+        if (msg !== lastApiError) log(`api sync: ${msg}`);
+        lastApiError = msg;
+      },
+    );
+  }, 1000);
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) return;
     stopping = true;
     log(`${sig}: stopping all pods`);
+    clearInterval(apiLoop);
+    api.close();
     await kubelet.shutdown();
     const mine = readPidFile(paths.kubeletPidFile);
     if (mine?.pid === process.pid) unlinkSync(paths.kubeletPidFile);

@@ -11,21 +11,6 @@ export const KUBE_APISERVER_NAMESPACE = 'openshift-kube-apiserver';
 export const ENCRYPTION_CONFIG_PATH = 'secrets/encryption-config/encryption-config';
 export const CONFIG_PATH = 'configmaps/config/config.yaml';
 
-/** The resources the encryption operator manages, identity until it says otherwise. */
-export const ENCRYPTED_RESOURCES = [
-  'secrets',
-  'configmaps',
-  'routes.route.openshift.io',
-  'oauthaccesstokens.oauth.openshift.io',
-  'oauthauthorizetokens.oauth.openshift.io',
-];
-
-export const IDENTITY_ENCRYPTION_CONFIG = stringify({
-  apiVersion: 'apiserver.config.k8s.io/v1',
-  kind: 'EncryptionConfiguration',
-  resources: [{ resources: ENCRYPTED_RESOURCES, providers: [{ identity: {} }] }],
-});
-
 /**
  * Host files that do not change with revisions (as OpenShift's kube-apiserver-certs):
  * the serving certificate and the token file.
@@ -60,6 +45,8 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     authentication: { tokenFile: join(certs, 'secrets/authentication/tokens.csv') },
     encryptionConfigFile: join(dir, ENCRYPTION_CONFIG_PATH),
     compactionInterval: r.cluster.apiServer.compactionInterval,
+    // Under the pod's 3 s grace period, so a restart for a new revision is a clean exit.
+    shutdownGracePeriod: '2s',
   };
   const [node, ...args] = selfCommand;
   const pod: Pod = {

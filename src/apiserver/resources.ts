@@ -45,6 +45,7 @@ export const RESOURCES: ResourceDef[] = [
   def({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', singular: 'namespace', shortNames: ['ns'], namespaced: false, schema: T.namespaceSchema, nameRule: 'label' }),
   def({ group: '', version: 'v1', resource: 'secrets', kind: 'Secret', singular: 'secret', namespaced: true, schema: T.secretSchema }),
   def({ group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', singular: 'configmap', shortNames: ['cm'], namespaced: true, schema: T.configMapSchema }),
+  def({ group: '', version: 'v1', resource: 'pods', kind: 'Pod', singular: 'pod', shortNames: ['po'], categories: ['all'], namespaced: true, schema: T.podSchema }),
   def({ group: '', version: 'v1', resource: 'events', kind: 'Event', singular: 'event', shortNames: ['ev'], namespaced: true, schema: T.eventSchema }),
   def({ group: 'route.openshift.io', version: 'v1', resource: 'routes', kind: 'Route', singular: 'route', namespaced: true, schema: T.routeSchema, statusSubresource: true }),
   def({ group: 'oauth.openshift.io', version: 'v1', resource: 'oauthaccesstokens', kind: 'OAuthAccessToken', singular: 'oauthaccesstoken', namespaced: false, schema: T.oauthAccessTokenSchema, nameRule: 'path' }),

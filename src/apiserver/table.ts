@@ -92,6 +92,23 @@ const TABLES: Record<string, TableDef> = {
     columns: [NAME_COL, col('Data', 'string', 'The number of entries in the configmap'), AGE_COL],
     cells: (o, now) => [o.metadata.name, count(o.data) + count(o.binaryData), age(o.metadata.creationTimestamp, now)],
   },
+  pods: {
+    columns: [
+      NAME_COL,
+      col('Ready', 'string', 'Ready containers of all containers'),
+      col('Status', 'string', 'The phase of the pod'),
+      col('Restarts', 'string', 'Container restarts'),
+      AGE_COL,
+      col('Node', 'string', 'The node the pod runs on', 1),
+      col('Revision', 'string', 'The static pod revision', 1),
+    ],
+    cells: (o, now) => {
+      const cs: Array<{ ready?: boolean; restartCount?: number }> = o.status?.containerStatuses ?? [];
+      const ready = cs.filter((c) => c.ready).length;
+      const restarts = cs.reduce((n, c) => n + (c.restartCount ?? 0), 0);
+      return [o.metadata.name, `${ready}/${cs.length}`, o.status?.phase ?? '', restarts, age(o.status?.startTime ?? o.metadata.creationTimestamp, now), o.spec?.nodeName ?? '', o.metadata.labels?.revision ?? ''];
+    },
+  },
   namespaces: {
     columns: [NAME_COL, col('Status', 'string', 'The status of the namespace'), AGE_COL],
     cells: (o, now) => [o.metadata.name, o.status?.phase ?? '', age(o.metadata.creationTimestamp, now)],

@@ -182,3 +182,10 @@ export const deleteOptionsSchema = obj({
   propagationPolicy: str,
   dryRun: arr(str),
 });
+
+/**
+ * Mirror pods: the host agents report the static pods they run, as kubelets do, so the
+ * operator can see which revision each node runs and whether it is ready. Spec and status
+ * keep what the agent sends.
+ */
+export const podSchema = kind({ spec: any, status: any });

@@ -10,6 +10,7 @@ import { register as daemons } from './daemons.js';
 import { register as encryption } from './encryption.js';
 import { register as apiserver } from './apiserver.js';
 import { register as snapshot } from './snapshot.js';
+import { register as operator } from './operator.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -17,4 +18,4 @@ import { register as snapshot } from './snapshot.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator];

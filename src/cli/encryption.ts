@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
+import { registerAdmin } from './encryption-admin.js';
 
 /**
  * `etcd-ops encryption ...`: encryption at rest as kube-apiserver does it.
@@ -12,6 +13,7 @@ export function register(program: Command): void {
     .description('Encryption at rest of Kubernetes resources, byte-compatible with kube-apiserver');
   registerDecrypt(encryption);
   registerEncrypt(encryption);
+  registerAdmin(encryption);
 }
 
 interface TransformOptions {

@@ -1,9 +1,24 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../util/fsx.js';
+import { hostPaths } from './layout.js';
 import { ADMIN_USER, DEVELOPER_USER, tokenOf, type Credentials } from './credentials.js';
 
 export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
+/** A host's own kubeconfig, as a kubelet has /etc/kubernetes/kubeconfig. */
+export const hostKubeconfigPath = (home: string, host: string) => join(hostPaths(home, host).root, 'etc/kubernetes/kubeconfig');
+
+function kubeconfig(serverURL: string, creds: Credentials, users: Array<{ name: string; user: string; namespace?: string }>): string {
+  const cluster = 'etcd-ops';
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server: serverURL, 'certificate-authority-data': Buffer.from(creds.ca.certPem).toString('base64') } }],
+    users: users.map((u) => ({ name: u.name, user: { token: tokenOf(creds, u.user) } })),
+    contexts: users.map((u) => ({ name: u.name, context: { cluster, user: u.name, ...(u.namespace ? { namespace: u.namespace } : {}) } })),
+    'current-context': users[0].name,
+  });
+}
 
 /**
  * `<home>/kubeconfig` for kubectl and client libraries: the load balancer's URL, the cluster CA,
@@ -11,21 +26,11 @@ export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
  */
 export function writeKubeconfig(home: string, serverURL: string, creds: Credentials): string {
   const path = kubeconfigPath(home);
-  const cluster = 'etcd-ops';
-  const doc = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server: serverURL, 'certificate-authority-data': Buffer.from(creds.ca.certPem).toString('base64') } }],
-    users: [
-      { name: 'admin', user: { token: tokenOf(creds, ADMIN_USER) } },
-      { name: 'developer', user: { token: tokenOf(creds, DEVELOPER_USER) } },
-    ],
-    contexts: [
-      { name: 'admin', context: { cluster, user: 'admin' } },
-      { name: 'developer', context: { cluster, user: 'developer', namespace: 'default' } },
-    ],
-    'current-context': 'admin',
-  };
-  writeFileAtomic(path, stringify(doc), 0o600);
+  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: 'admin', user: ADMIN_USER }, { name: 'developer', user: DEVELOPER_USER, namespace: 'default' }]), 0o600);
+  return path;
+}
+
+export function writeHostKubeconfig(home: string, host: string, serverURL: string, creds: Credentials, user: string, path = hostKubeconfigPath(home, host)): string {
+  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: user.replace(/[^a-z0-9-]/gi, '-'), user }]), 0o600);
   return path;
 }

@@ -6,14 +6,17 @@ import type { Connection } from '../etcd/connection.js';
 import { endpointHealths, type EndpointHealth } from '../etcd/health.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
 import { installRevision } from '../staticpod/install.js';
-import { IDENTITY_ENCRYPTION_CONFIG, KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { renderEncryptionConfiguration } from '../operator/encryption/state.js';
+import { OPERATOR_KUBECONFIG, OPERATOR_POD, operatorPod } from '../operator/pod.js';
+import { revisionDir } from '../staticpod/install.js';
 import { issueServerCert } from '../pki/index.js';
 import { runningDaemon, startDaemon, stopDaemon } from '../util/daemon.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { lbPaths } from '../lb/main.js';
 import { selfCommand } from '../version.js';
-import { createCredentials, tokensCsv } from './credentials.js';
-import { writeKubeconfig } from './kubeconfig.js';
+import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv } from './credentials.js';
+import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
@@ -65,8 +68,13 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
     writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
     writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
-    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: IDENTITY_ENCRYPTION_CONFIG });
+    // Revision 1 is what the operator's revision 1 will be: identity for every component.
+    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
     installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
+    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, nodeUser(host.name));
+    const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
+    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, OPERATOR_USER, opKubeconfig);
+    installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
   }
   writeKubeconfig(home, cluster.apiServer.url, creds);
   // Written last: a home with a cluster file is complete.

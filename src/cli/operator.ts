@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { durationArg } from './connection.js';
+
+/** The operator's process, run as a static pod on every host: not for people to run by hand. */
+export function register(program: Command): void {
+  program
+    .command('operator', { hidden: true })
+    .requiredOption('--kubeconfig <file>')
+    .requiredOption('--etcd-endpoints <urls>')
+    .requiredOption('--node-name <name>')
+    .option('--resync <duration>', 'how often each controller syncs', durationArg('--resync'), 1000)
+    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number }) => {
+      const { runOperator } = await import('../operator/main.js');
+      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync });
+    });
+}

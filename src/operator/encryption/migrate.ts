@@ -1,0 +1,123 @@
+import type { TransformerForResource } from '../../encryption/transformer.js';
+import { CORE, isAlreadyExists, isConflict, type KubeObject } from '../../kube/client.js';
+import { prefixRangeEnd, resourcePrefix } from '../../storage/keys.js';
+import { readPage, rewriteStale } from '../../storage/rewrite.js';
+import { OPERATOR_NAMESPACE, type OperatorContext } from '../context.js';
+import { groupResource, type Component } from './components.js';
+import type { EncryptionKey } from './keys.js';
+
+/**
+ * The durable progress of one component's migration, in a ConfigMap, so a crash or a new
+ * leader resumes at the last finished chunk instead of starting over.
+ */
+export interface MigrationRecord {
+  writeKey: number;
+  mode: string;
+  /** Where each resource stands: the next key to read, or done. */
+  resources: Record<string, { continueKey: string; done: boolean; objects: number }>;
+  current?: string;
+  done: string[];
+  objects: number;
+  completed: boolean;
+  startedAt: string;
+}
+
+const recordName = (c: Component) => `encryption-migration-${c.name}`;
+const REF = CORE('configmaps', OPERATOR_NAMESPACE);
+
+export async function readMigrationRecord(ctx: OperatorContext, c: Component): Promise<(MigrationRecord & { resourceVersion: string }) | undefined> {
+  const cm = await ctx.kube.getOrUndefined(REF, recordName(c));
+  if (!cm?.data?.progress) return undefined;
+  try {
+    return { ...(JSON.parse(cm.data.progress) as MigrationRecord), resourceVersion: cm.metadata.resourceVersion };
+  } catch {
+    return undefined;
+  }
+}
+
+async function saveRecord(ctx: OperatorContext, c: Component, r: MigrationRecord): Promise<void> {
+  const body: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: recordName(c), namespace: OPERATOR_NAMESPACE, labels: { 'etcd-ops.io/encryption-migration': c.name } },
+    data: { progress: JSON.stringify(r) },
+  };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const cur = await ctx.kube.getOrUndefined(REF, recordName(c));
+    try {
+      if (cur) await ctx.kube.update(REF, { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata.resourceVersion } });
+      else await ctx.kube.create(REF, body);
+      return;
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+/** The key after `key` in etcd's byte order: where the next page starts. */
+const after = (key: string) => `${key}\u0000`;
+
+/**
+ * Rewrites every object of the component's resources so it carries the write key: pages in key
+ * order at the current revision, several slices in flight, batched compare-and-swap writes. Objects
+ * created meanwhile are written with the new key by the API servers already, so a single pass in
+ * key order covers everything.
+ */
+export async function migrateComponent(
+  ctx: OperatorContext,
+  c: Component,
+  key: EncryptionKey,
+  transformers: TransformerForResource,
+  onProgress: () => Promise<void>,
+): Promise<MigrationRecord> {
+  let rec = await readMigrationRecord(ctx, c);
+  if (!rec || rec.writeKey !== key.id || rec.mode !== key.mode || rec.completed) {
+    rec = {
+      writeKey: key.id,
+      mode: key.mode,
+      resources: {},
+      done: [],
+      objects: 0,
+      completed: false,
+      startedAt: ctx.now().toISOString(),
+      resourceVersion: '',
+    };
+    ctx.log(`migration of ${c.name} to key ${key.id} (${key.mode}) starts`);
+  } else {
+    ctx.log(`migration of ${c.name} to key ${key.id} resumes: ${rec.done.length} resources done, ${rec.objects} objects rewritten`);
+  }
+  const chunk = ctx.options.migrationPageSize * ctx.options.migrationConcurrency;
+  for (const r of c.resources) {
+    const gr = groupResource(r);
+    const prefix = resourcePrefix(r.group, r.resource);
+    const st = (rec.resources[gr] ??= { continueKey: prefix, done: false, objects: 0 });
+    if (st.done) continue;
+    rec.current = gr;
+    await saveRecord(ctx, c, rec);
+    await onProgress();
+    for (;;) {
+      const page = await readPage(ctx.etcd, prefix, st.continueKey, chunk, ctx.options.etcdTimeoutMs);
+      const slices: (typeof page.kvs)[] = [];
+      for (let i = 0; i < page.kvs.length; i += ctx.options.migrationPageSize) slices.push(page.kvs.slice(i, i + ctx.options.migrationPageSize));
+      const results = await Promise.all(slices.map((s) => rewriteStale(ctx.etcd, transformers, gr, s, ctx.options.etcdTimeoutMs)));
+      const n = results.reduce((a, x) => a + x.rewritten + x.fresh + x.raced, 0);
+      st.objects += n;
+      rec.objects += n;
+      const last = page.kvs[page.kvs.length - 1];
+      if (!page.more || !last) break;
+      st.continueKey = after(last.key);
+      rec.current = gr;
+      await saveRecord(ctx, c, rec);
+      await onProgress();
+    }
+    st.done = true;
+    st.continueKey = prefixRangeEnd(Buffer.from(prefix)).toString('latin1');
+    rec.done.push(gr);
+    rec.current = undefined;
+    await saveRecord(ctx, c, rec);
+    ctx.log(`migration of ${c.name}: ${gr} done (${st.objects} objects)`);
+  }
+  rec.completed = true;
+  await saveRecord(ctx, c, rec);
+  return rec;
+}

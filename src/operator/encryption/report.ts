@@ -1,0 +1,61 @@
+import { decodeEncryptionConfiguration } from '../../encryption/index.js';
+import { CONFIG, CORE, type KubeClient } from '../../kube/client.js';
+import { KUBE_APISERVER } from '../staticpod/operands.js';
+import { COMPONENTS, groupResource } from './components.js';
+import { KEY_NAMESPACE, LABEL_COMPONENT, parseKeySecrets, type EncryptionKey } from './keys.js';
+import { decodeConfigSecret } from './observe.js';
+import { deployedState, type KeyRef } from './state.js';
+
+/** What `etcd-ops encryption status` shows per component; never key material. */
+export interface ComponentReport {
+  component: string;
+  resources: string[];
+  mode: string;
+  writeKey: string;
+  readKeys: string[];
+  keys: Array<{ name: string; mode: string; migratedResources: string[]; migratedTimestamp?: string }>;
+  migration?: { writeKey: number; current?: string; done: string[]; objects: number; completed: boolean };
+  conditions: Array<{ type: string; status: string; reason: string; message: string }>;
+}
+
+export interface EncryptionReport {
+  mode: string;
+  latestRevision: number;
+  nodes: Array<{ nodeName: string; currentRevision: number; targetRevision?: number }>;
+  components: ComponentReport[];
+}
+
+const keyName = (r: KeyRef) => (r.mode === 'identity' ? 'identity' : `${r.mode}:${r.id}`);
+
+export async function encryptionReport(kube: KubeClient): Promise<EncryptionReport> {
+  const apiserver = await kube.get(CONFIG('apiservers'), 'cluster');
+  const mode = apiserver.spec?.encryption?.type || 'identity';
+  const kas = await kube.get(KUBE_APISERVER.operator, 'cluster');
+  const latest: number = kas.status?.latestAvailableRevision ?? 0;
+  const config = latest ? decodeConfigSecret(await kube.getOrUndefined(CORE('secrets', KUBE_APISERVER.namespace), `encryption-config-${latest}`)) : undefined;
+  const { items } = await kube.list(CORE('secrets', KEY_NAMESPACE), { labelSelector: LABEL_COMPONENT });
+  const components: ComponentReport[] = [];
+  for (const c of COMPONENTS) {
+    const op = await kube.get(c.operator, 'cluster');
+    const keys: EncryptionKey[] = parseKeySecrets(c.name, items);
+    const dep = config ? deployedState(decodeEncryptionConfiguration(config), c) : undefined;
+    const cm = await kube.getOrUndefined(CORE('configmaps', 'openshift-kube-apiserver-operator'), `encryption-migration-${c.name}`);
+    let migration: ComponentReport['migration'];
+    try {
+      migration = cm?.data?.progress ? JSON.parse(cm.data.progress) : undefined;
+    } catch {
+      migration = undefined;
+    }
+    components.push({
+      component: c.name,
+      resources: c.resources.map(groupResource),
+      mode,
+      writeKey: dep ? keyName(dep.write) : 'identity',
+      readKeys: dep ? dep.read.map(keyName) : [],
+      keys: keys.map((k) => ({ name: k.secretName, mode: k.mode, migratedResources: k.migratedResources, migratedTimestamp: k.migratedTimestamp?.toISOString() })),
+      migration: migration && { writeKey: migration.writeKey, current: migration.current, done: migration.done, objects: migration.objects, completed: migration.completed },
+      conditions: (op.status?.conditions ?? []).filter((x: { type: string }) => /Encrypt/.test(x.type)),
+    });
+  }
+  return { mode, latestRevision: latest, nodes: kas.status?.nodeStatuses ?? [], components };
+}

@@ -1,0 +1,92 @@
+import { Etcd3 } from 'etcd3';
+import { DEFAULT_DIAL_TIMEOUT_MS, type Connection } from '../etcd/endpoints.js';
+import { KubeClient } from '../kube/client.js';
+import { loadKubeconfig } from '../kube/kubeconfig.js';
+import { sleep } from '../util/time.js';
+import type { OperatorContext, OperatorOptions } from './context.js';
+import { syncConfigSources } from './config-observer.js';
+import { syncEncryption } from './encryption/controllers.js';
+import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
+import { observeMembers, syncEtcdMembers } from './etcd-members.js';
+import { ETCD, KUBE_APISERVER } from './staticpod/operands.js';
+import { syncInstalls } from './staticpod/installer.js';
+import { syncRevisions } from './staticpod/revision.js';
+
+export interface OperatorFlags {
+  kubeconfig: string;
+  etcdEndpoints: string[];
+  nodeName: string;
+  resyncMs: number;
+}
+
+export const DEFAULT_OPTIONS: OperatorOptions = {
+  rotationIntervalMs: DEFAULT_ROTATION_INTERVAL_MS,
+  migrationPageSize: 500,
+  migrationConcurrency: 4,
+  maxUnavailable: 1,
+  etcdTimeoutMs: 10_000,
+};
+
+/**
+ * The operator process. Every host runs one; the replica that holds the etcd election lease
+ * runs the controllers, the others wait. Losing the lease ends the process (the agent starts
+ * it again), so two replicas never act at once. Controllers keep no state between syncs.
+ */
+export async function runOperator(flags: OperatorFlags): Promise<void> {
+  const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
+  const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
+  const etcd = new Etcd3({ hosts: flags.etcdEndpoints, dialTimeout: DEFAULT_DIAL_TIMEOUT_MS });
+  const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
+  const ctx: OperatorContext = { kube, etcd, options: DEFAULT_OPTIONS, log, now: () => new Date() };
+
+  const stop = (code: number) => {
+    log(code ? 'exiting' : 'stopped');
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+
+  log('campaigning for leadership (etcd election etcd-ops-operator)');
+  const campaign = etcd.election('etcd-ops-operator', 5).campaign(flags.nodeName);
+  campaign.on('error', (err) => {
+    log(`lost the leader lease: ${err.message}`);
+    stop(1);
+  });
+  await campaign.wait();
+  log('elected: running the controllers');
+
+  const etcdHealthy = async () => {
+    try {
+      return (await observeMembers(conn)).unhealthy.length === 0;
+    } catch {
+      return false;
+    }
+  };
+  const loops: Array<[string, () => Promise<unknown>, number]> = [
+    ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
+    ['Encryption', () => syncEncryption(ctx), flags.resyncMs],
+    ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
+    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
+    ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
+    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
+    ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
+  ];
+  await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
+}
+
+/** One controller: sync, then wait; an error is logged (once while it repeats) and retried. */
+async function runLoop(name: string, sync: () => Promise<unknown>, everyMs: number, log: (l: string) => void): Promise<never> {
+  let last = '';
+  for (;;) {
+    try {
+      await sync();
+      if (last) log(`${name}: recovered`);
+      last = '';
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (msg !== last) log(`${name}: ${msg}`);
+      last = msg;
+    }
+    await sleep(everyMs);
+  }
+}
