@@ -80,12 +80,17 @@ function latestKeyId(c: EncryptionReport['components'][number]): number {
   return Math.max(0, ...c.keys.map((k) => Number(/-(\d+)$/.exec(k.name)?.[1] ?? 0)));
 }
 
-/** The latest key has the wanted mode, it writes, and every resource was migrated to it. */
+/**
+ * The latest key has the wanted mode, it writes, every resource was migrated to it, and the
+ * operator has said so in the Encrypted condition.
+ */
 function settled(c: EncryptionReport['components'][number], mode: string): boolean {
+  const reason = c.conditions.find((x) => x.type === 'Encrypted')?.reason;
   const latest = c.keys.find((k) => Number(/-(\d+)$/.exec(k.name)?.[1]) === latestKeyId(c));
-  if (!latest) return mode === 'identity';
+  if (!latest) return mode === 'identity' && reason === 'EncryptionDisabled';
   const writes = latest.mode === 'identity' ? c.writeKey === 'identity' : c.writeKey === `${latest.mode}:${latestKeyId(c)}`;
-  return latest.mode === mode && writes && c.resources.every((r) => latest.migratedResources.includes(r));
+  const said = reason === (mode === 'identity' ? 'DecryptionCompleted' : 'EncryptionCompleted');
+  return latest.mode === mode && writes && said && c.resources.every((r) => latest.migratedResources.includes(r));
 }
 
 /** A rough share of the work done: key made, rolled out, then resources migrated. */

@@ -9,8 +9,9 @@ export function register(program: Command): void {
     .requiredOption('--etcd-endpoints <urls>')
     .requiredOption('--node-name <name>')
     .option('--resync <duration>', 'how often each controller syncs', durationArg('--resync'), 1000)
-    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number }) => {
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this loopback port (0: off)', (v) => Number(v), 0)
+    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number }) => {
       const { runOperator } = await import('../operator/main.js');
-      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync });
+      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync, metricsPort: flags.metricsPort });
     });
 }

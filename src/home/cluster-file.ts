@@ -14,6 +14,8 @@ const HostSchema = z.object({
   metricsURL: url,
   /** This host's API server instance (HTTPS). */
   apiServerURL: url,
+  /** This host's operator replica's Prometheus metrics. */
+  operatorMetricsURL: url,
 });
 
 /** The cluster file: what `up` decided once (ports, token, members), read by every other command. */

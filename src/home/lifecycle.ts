@@ -39,7 +39,7 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
   }
   const bins = etcdBinaries({ install: true, log: o.log });
   const names = hostNames(o.hosts);
-  const ports = await freePorts(names.length * 4 + 1);
+  const ports = await freePorts(names.length * 5 + 1);
   const cluster: ClusterFile = {
     apiVersion: 'etcd-ops.io/v1',
     kind: 'LocalControlPlane',
@@ -47,13 +47,14 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     createdAt: new Date().toISOString(),
     quotaBackendBytes: o.quotaBackendBytes,
     etcd: { bin: bins.etcd, version: etcdVersion(bins.etcd) },
-    apiServer: { url: `https://127.0.0.1:${ports[names.length * 4]}`, compactionInterval: '5m' },
+    apiServer: { url: `https://127.0.0.1:${ports[names.length * 5]}`, compactionInterval: '5m' },
     hosts: names.map((name, i) => ({
       name,
-      clientURL: `http://127.0.0.1:${ports[i * 4]}`,
-      peerURL: `http://127.0.0.1:${ports[i * 4 + 1]}`,
-      metricsURL: `http://127.0.0.1:${ports[i * 4 + 2]}`,
-      apiServerURL: `https://127.0.0.1:${ports[i * 4 + 3]}`,
+      clientURL: `http://127.0.0.1:${ports[i * 5]}`,
+      peerURL: `http://127.0.0.1:${ports[i * 5 + 1]}`,
+      metricsURL: `http://127.0.0.1:${ports[i * 5 + 2]}`,
+      apiServerURL: `https://127.0.0.1:${ports[i * 5 + 3]}`,
+      operatorMetricsURL: `http://127.0.0.1:${ports[i * 5 + 4]}`,
     })),
   };
   mkdirSync(home, { recursive: true });

@@ -7,7 +7,9 @@ import type { OperatorContext, OperatorOptions } from './context.js';
 import { syncConfigSources } from './config-observer.js';
 import { syncEncryption } from './encryption/controllers.js';
 import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
+import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
+import { OperatorMetrics } from './metrics.js';
 import { ETCD, KUBE_APISERVER } from './staticpod/operands.js';
 import { syncInstalls } from './staticpod/installer.js';
 import { syncRevisions } from './staticpod/revision.js';
@@ -17,6 +19,8 @@ export interface OperatorFlags {
   etcdEndpoints: string[];
   nodeName: string;
   resyncMs: number;
+  /** Where to serve Prometheus metrics; 0: nowhere. */
+  metricsPort: number;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -46,6 +50,14 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
 
+  // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
+  const metrics = new OperatorMetrics();
+  if (flags.metricsPort) {
+    await metrics.serve(flags.metricsPort);
+    log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);
+  }
+  void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
+
   log('campaigning for leadership (etcd election etcd-ops-operator)');
   const campaign = etcd.election('etcd-ops-operator', 5).campaign(flags.nodeName);
   campaign.on('error', (err) => {
@@ -70,6 +82,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
     ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
+    ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

@@ -35,6 +35,7 @@ export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord
             `--kubeconfig=${join(dir, OPERATOR_KUBECONFIG)}`,
             `--etcd-endpoints=${cluster.hosts.map((h) => h.clientURL).join(',')}`,
             '--node-name=$(NODE_NAME)',
+            `--metrics-port=${new URL(host.operatorMetricsURL).port}`,
           ],
           env: [{ name: 'NODE_NAME', value: host.name }],
         },
