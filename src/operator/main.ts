@@ -25,7 +25,7 @@ export interface OperatorFlags {
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
   rotationIntervalMs: DEFAULT_ROTATION_INTERVAL_MS,
-  migrationPageSize: 500,
+  migrationPageSize: 512,
   migrationConcurrency: 4,
   maxUnavailable: 1,
   etcdTimeoutMs: 10_000,
@@ -39,7 +39,8 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
-  const etcd = new Etcd3({ hosts: flags.etcdEndpoints, dialTimeout: DEFAULT_DIAL_TIMEOUT_MS });
+  // Migration pages carry whole objects: allow messages above gRPC's 4 MiB default (etcd sends up to its --max-request-bytes).
+  const etcd = new Etcd3({ hosts: flags.etcdEndpoints, dialTimeout: DEFAULT_DIAL_TIMEOUT_MS, grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
   const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   const ctx: OperatorContext = { kube, etcd, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 

@@ -42,19 +42,21 @@ export async function rewriteStale(client: Etcd3, transformers: TransformerForRe
     }
     writes.push({ kv, value: t.toStorage(plain, { key: kv.key }) });
   }
-  for (let i = 0; i < writes.length; i += MAX_TXN_OPS) {
-    const batch = writes.slice(i, i + MAX_TXN_OPS);
-    const ok = await casPuts(client, batch, deadlineMs);
-    if (ok) {
-      result.rewritten += batch.length;
-      continue;
-    }
-    // One key raced: retry one by one, so the others still get rewritten.
-    for (const w of batch) {
-      if (await casPuts(client, [w], deadlineMs)) result.rewritten++;
-      else result.raced++;
-    }
-  }
+  const batches: Array<typeof writes> = [];
+  for (let i = 0; i < writes.length; i += MAX_TXN_OPS) batches.push(writes.slice(i, i + MAX_TXN_OPS));
+  await Promise.all(
+    batches.map(async (batch) => {
+      if (await casPuts(client, batch, deadlineMs)) {
+        result.rewritten += batch.length;
+        return;
+      }
+      // One key raced: retry one by one, so the others still get rewritten.
+      for (const w of batch) {
+        if (await casPuts(client, [w], deadlineMs)) result.rewritten++;
+        else result.raced++;
+      }
+    }),
+  );
   return result;
 }
 
@@ -74,15 +76,21 @@ async function casPuts(client: Etcd3, batch: Array<{ kv: RawKV; value: Buffer }>
   }
 }
 
-/** One page of a prefix in key order, from `startKey` (inclusive), at the current revision. */
+/**
+ * One page of a prefix in key order, from `startKey` (inclusive), at the current revision. A page
+ * of large values can exceed gRPC's message limit: the page then halves until it fits.
+ */
 export async function readPage(client: Etcd3, prefix: string, startKey: string, limit: number, deadlineMs: number): Promise<{ kvs: RawKV[]; more: boolean }> {
-  try {
-    const r = await client.kv.range(
-      { key: Buffer.from(startKey), range_end: prefixRangeEnd(Buffer.from(prefix)), limit },
-      { deadline: Date.now() + deadlineMs },
-    );
-    return { kvs: r.kvs.map(toRaw), more: r.more };
-  } catch (err) {
-    throw fromEtcdError(err, startKey);
+  for (let n = limit; ; n = Math.max(1, Math.floor(n / 2))) {
+    try {
+      const r = await client.kv.range(
+        { key: Buffer.from(startKey), range_end: prefixRangeEnd(Buffer.from(prefix)), limit: n },
+        { deadline: Date.now() + deadlineMs },
+      );
+      return { kvs: r.kvs.map(toRaw), more: r.more };
+    } catch (err) {
+      const tooBig = /RESOURCE_EXHAUSTED|larger than max/.test(String((err as Error).message));
+      if (!tooBig || n === 1) throw fromEtcdError(err, startKey);
+    }
   }
 }

@@ -1,7 +1,7 @@
 import type { TransformerForResource } from '../../encryption/transformer.js';
 import { CORE, isAlreadyExists, isConflict, type KubeObject } from '../../kube/client.js';
 import { prefixRangeEnd, resourcePrefix } from '../../storage/keys.js';
-import { readPage, rewriteStale } from '../../storage/rewrite.js';
+import { readPage, rewriteStale, type RewriteResult } from '../../storage/rewrite.js';
 import { OPERATOR_NAMESPACE, type OperatorContext } from '../context.js';
 import { groupResource, type Component } from './components.js';
 import type { EncryptionKey } from './keys.js';
@@ -54,6 +54,9 @@ async function saveRecord(ctx: OperatorContext, c: Component, r: MigrationRecord
   }
 }
 
+/** How often a running migration records its progress (and updates the conditions). */
+const SAVE_EVERY_MS = 1000;
+
 /** The key after `key` in etcd's byte order: where the next page starts. */
 const after = (key: string) => `${key}\u0000`;
 
@@ -86,7 +89,7 @@ export async function migrateComponent(
   } else {
     ctx.log(`migration of ${c.name} to key ${key.id} resumes: ${rec.done.length} resources done, ${rec.objects} objects rewritten`);
   }
-  const chunk = ctx.options.migrationPageSize * ctx.options.migrationConcurrency;
+  const { migrationPageSize: pageSize, migrationConcurrency: concurrency } = ctx.options;
   for (const r of c.resources) {
     const gr = groupResource(r);
     const prefix = resourcePrefix(r.group, r.resource);
@@ -95,20 +98,35 @@ export async function migrateComponent(
     rec.current = gr;
     await saveRecord(ctx, c, rec);
     await onProgress();
-    for (;;) {
-      const page = await readPage(ctx.etcd, prefix, st.continueKey, chunk, ctx.options.etcdTimeoutMs);
-      const slices: (typeof page.kvs)[] = [];
-      for (let i = 0; i < page.kvs.length; i += ctx.options.migrationPageSize) slices.push(page.kvs.slice(i, i + ctx.options.migrationPageSize));
-      const results = await Promise.all(slices.map((s) => rewriteStale(ctx.etcd, transformers, gr, s, ctx.options.etcdTimeoutMs)));
-      const n = results.reduce((a, x) => a + x.rewritten + x.fresh + x.raced, 0);
+    // Pages are read in key order while earlier ones are still being rewritten. The recorded
+    // continue point is the start of the oldest page not yet finished, so a crash redoes at most
+    // the pages in flight, and never skips one.
+    const inflight: Array<{ start: string; done: Promise<RewriteResult> }> = [];
+    let start = st.continueKey;
+    let more = true;
+    let savedAt = Date.now();
+    while (more || inflight.length) {
+      while (more && inflight.length < concurrency) {
+        const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
+        const last = page.kvs[page.kvs.length - 1];
+        more = page.more && last !== undefined;
+        if (!last) break;
+        inflight.push({ start, done: rewriteStale(ctx.etcd, transformers, gr, page.kvs, ctx.options.etcdTimeoutMs) });
+        start = after(last.key);
+      }
+      const head = inflight.shift();
+      if (!head) break;
+      const x = await head.done;
+      const n = x.rewritten + x.fresh + x.raced;
       st.objects += n;
       rec.objects += n;
-      const last = page.kvs[page.kvs.length - 1];
-      if (!page.more || !last) break;
-      st.continueKey = after(last.key);
-      rec.current = gr;
-      await saveRecord(ctx, c, rec);
-      await onProgress();
+      st.continueKey = inflight[0]?.start ?? start;
+      if (Date.now() - savedAt >= SAVE_EVERY_MS && (more || inflight.length)) {
+        savedAt = Date.now();
+        rec.current = gr;
+        await saveRecord(ctx, c, rec);
+        await onProgress();
+      }
     }
     st.done = true;
     st.continueKey = prefixRangeEnd(Buffer.from(prefix)).toString('latin1');
