@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
+import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import { UserError } from '../util/errors.js';
 
 export interface UserInfo {
@@ -18,33 +19,32 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Parses one CSV line with optional double-quoted fields ("" escapes a quote), as encoding/csv does. */
 export function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) throw new Error('unterminated quoted field');
-        if (line[i] === '"') {
-          if (line[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += line[i++];
-      }
-    } else {
-      while (i < line.length && line[i] !== ',') field += line[i++];
-    }
-    out.push(field);
-    if (i >= line.length) return out;
-    if (line[i] !== ',') throw new Error('text after a quoted field');
-    i++;
-  }
+  const rows = parseCsv(line, { relax_column_count: true }) as string[][];
+  if (rows.length === 0) return [''];
+  if (rows.length !== 1) throw new Error(`expected one CSV record, found ${rows.length}`);
+  return rows[0]!;
+}
+
+/** csv-parse's error codes, said without its messages: those quote the field, which may be a token. */
+const CSV_PROBLEMS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'unterminated quoted field',
+  CSV_INVALID_CLOSING_QUOTE: 'text after a quoted field',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field (quote the whole field and double the inner quote)',
+};
+
+interface CsvRecord {
+  record: string[];
+  info: { lines: number };
+}
+
+/** The line a CSV error belongs to; an unclosed quote is reported where its record starts, not at the end of the file. */
+function errorLine(text: string, err: { code?: string; lines?: number; bytes_records?: number }): number {
+  if (err.code !== 'CSV_QUOTE_NOT_CLOSED' || err.bytes_records === undefined) return err.lines ?? 0;
+  const consumed = Buffer.from(text, 'utf8').subarray(0, err.bytes_records).toString('utf8');
+  const lines = text.split(/\r?\n/);
+  let n = consumed.split('\n').length - 1;
+  while (n < lines.length && (!lines[n]!.trim() || lines[n]!.startsWith('#'))) n++;
+  return n + 1;
 }
 
 export class TokenAuthenticator {
@@ -52,21 +52,35 @@ export class TokenAuthenticator {
 
   /** kube-apiserver's format: token,user,uid[,"group1,group2"]. Errors name the line, never the token. */
   static parse(text: string, source: string): TokenAuthenticator {
+    let records: CsvRecord[];
+    try {
+      records = parseCsv(text, {
+        // Mixed line endings are common in hand-edited files; encoding/csv accepts both too.
+        record_delimiter: ['\r\n', '\n'],
+        bom: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        skip_records_with_empty_values: true,
+        // Only a # at the start of a line is a comment: tokens may contain #.
+        comment: '#',
+        comment_no_infix: true,
+        info: true,
+      }) as unknown as CsvRecord[]; // the typings do not model `info: true`, which wraps each record
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      const e = err as CsvError & { lines?: number; bytes_records?: number };
+      throw new UserError(`${source}:${errorLine(text, e)}: ${CSV_PROBLEMS[e.code] ?? `not valid CSV (${e.code})`}`);
+    }
     const entries: { hash: Buffer; user: UserInfo }[] = [];
-    const lines = text.split(/\r?\n/);
-    lines.forEach((line, idx) => {
-      if (!line.trim() || line.trimStart().startsWith('#')) return;
-      let rec: string[];
-      try {
-        rec = parseCsvLine(line);
-      } catch (err) {
-        throw new UserError(`${source}:${idx + 1}: ${(err as Error).message}`);
-      }
-      if (rec.length < 3) throw new UserError(`${source}:${idx + 1}: expected token,user,uid[,"groups"] (at least 3 columns, found ${rec.length})`);
+    for (const { record: rec, info } of records) {
+      // An indented comment line: csv-parse only knows comments that start the line.
+      if (rec[0]!.trimStart().startsWith('#')) continue;
+      const where = `${source}:${info.lines}`;
+      if (rec.length < 3) throw new UserError(`${where}: expected token,user,uid[,"groups"] (at least 3 columns, found ${rec.length})`);
       const [token, name, uid, groups] = rec as [string, string, string, string?];
-      if (!token || !name) throw new UserError(`${source}:${idx + 1}: token and user must not be empty`);
+      if (!token || !name) throw new UserError(`${where}: token and user must not be empty`);
       entries.push({ hash: digest(token), user: { name, uid, groups: groups ? groups.split(',').map((g) => g.trim()).filter(Boolean) : [] } });
-    });
+    }
     if (entries.length === 0) throw new UserError(`${source}: no tokens defined`);
     return new TokenAuthenticator(entries);
   }

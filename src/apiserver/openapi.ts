@@ -10,7 +10,10 @@
  *   application/strategic-merge-patch+json; we do not list it, so kubectl computes the patch from
  *   its compiled-in types (core kinds: strategic merge) or sends a JSON merge patch (the OpenShift
  *   kinds, unknown to kubectl) - both of which the server applies.
- * /openapi/v2 answers 404 (kubectl only needs it when v3 is absent).
+ * - For a `List` (and any kind whose PATCH v3 does not list) kubectl validates client-side with
+ *   /openapi/v2, which it reads as gnostic protobuf. We serve a document without definitions:
+ *   kubectl then skips client-side checks of kinds it cannot look up, and every item still meets
+ *   the server's fieldValidation=Strict.
  */
 import { createHash } from 'node:crypto';
 import { RESOURCES, apiVersionOf, groups, type ResourceDef } from './resources.js';
@@ -67,7 +70,22 @@ for (const g of groups()) {
   }
 }
 
-export function serveOpenAPI(path: string, _url: URL): Result | undefined {
+// kube-apiserver answers with dots: Go's mime parser rejects the '@' that clients put in Accept.
+const V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+/** A gnostic openapi_v2.Document holding only swagger = "2.0" (field 1). */
+const V2_DOC = { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} };
+
+function protoString(field: number, s: string): Buffer {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+}
+
+const V2_PB = protoString(1, '2.0');
+
+export function serveOpenAPI(path: string, _url: URL, accept = ''): Result | undefined {
+  if (path === '/openapi/v2') {
+    return accept.includes('protobuf') ? { code: 200, body: V2_PB, contentType: V2_PROTOBUF } : { code: 200, body: V2_DOC };
+  }
   if (path === '/openapi/v3') {
     const paths = Object.fromEntries([...docs].map(([p, d]) => [p, { serverRelativeURL: `/openapi/v3/${p}?hash=${d.hash}` }]));
     return { code: 200, body: { paths } };

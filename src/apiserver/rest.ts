@@ -30,6 +30,8 @@ export interface Result {
   code: number;
   body: unknown;
   warnings?: string[];
+  /** For a Buffer body: its media type. */
+  contentType?: string;
 }
 
 const NAMESPACES = RESOURCES.find((r) => r.group === '' && r.resource === 'namespaces')!;
@@ -63,6 +65,13 @@ export function storageToApi(err: unknown, def: ResourceDef, name = ''): unknown
 }
 
 export class Rest {
+  /**
+   * Namespaces last seen active, with the mod revision they were seen at. A create does not read its
+   * namespace again: its transaction requires the namespace key to still be at that revision, and
+   * reads it afresh only when that fails (kube-apiserver checks against an informer cache instead).
+   */
+  private readonly activeNamespaces = new Map<string, number>();
+
   constructor(private readonly store: Store) {}
 
   key(def: ResourceDef, namespace: string | undefined, name: string): string {
@@ -73,7 +82,11 @@ export class Rest {
     return def.namespaced && namespace ? namespacePrefix(def.prefix, namespace) : def.prefix;
   }
 
-  private async ensureNamespace(ns: string): Promise<void> {
+  /** The mod revision of an active namespace (from the cache unless `fresh`); 404 when absent, 403 when terminating. */
+  private async activeNamespaceRevision(ns: string, fresh: boolean): Promise<number> {
+    const known = fresh ? undefined : this.activeNamespaces.get(ns);
+    if (known !== undefined) return known;
+    this.activeNamespaces.delete(ns);
     const cur = await this.store.get(objectKey(NAMESPACES.prefix, undefined, ns), NAMESPACES.groupResource).catch((err) => {
       throw storageToApi(err, NAMESPACES, ns);
     });
@@ -81,6 +94,14 @@ export class Rest {
     if (cur.obj.metadata.deletionTimestamp || cur.obj.status?.phase === 'Terminating') {
       throw errors.forbidden({ group: '', resource: 'namespaces' }, ns, `unable to create new content in namespace ${ns} because it is being terminated`);
     }
+    if (this.activeNamespaces.size >= 10_000) this.activeNamespaces.clear();
+    this.activeNamespaces.set(ns, cur.modRevision);
+    return cur.modRevision;
+  }
+
+  /** Writes to a namespace through this server drop it from the cache, so the next create reads it again. */
+  private forgetNamespace(def: ResourceDef, name: string | undefined): void {
+    if (def === NAMESPACES && name !== undefined) this.activeNamespaces.delete(name);
   }
 
   async get(s: RequestScope): Promise<Result> {
@@ -159,12 +180,14 @@ export class Rest {
     const { obj, warnings } = decodeObject(def, parseBody(s.body ?? Buffer.alloc(0), s.req.headers['content-type']), fv);
     const dryRun = isDryRun(s.query);
     const m = obj.metadata;
+    let nsRevision: number | undefined;
     if (def.namespaced) {
       if (m.namespace && s.namespace && m.namespace !== s.namespace) {
         throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
       }
       if (!s.namespace) throw errors.badRequest('a namespace is required to create this resource: use /namespaces/{namespace}/...');
-      await this.ensureNamespace(s.namespace);
+      // A dry run writes nothing, so nothing would notice a stale cache entry: it reads the namespace.
+      nsRevision = await this.activeNamespaceRevision(s.namespace, dryRun);
     }
     if (!m.name) {
       if (m.generateName) m.name = generateName(m.generateName);
@@ -175,11 +198,18 @@ export class Rest {
     prepareCreate(def, obj, def.namespaced ? s.namespace : undefined);
     const final = canonical(def, obj);
     if (dryRun) return { code: 201, body: final, warnings };
-    try {
-      const d = await this.store.create(this.key(def, s.namespace, m.name), def.groupResource, final);
-      return { code: 201, body: d.obj, warnings };
-    } catch (err) {
-      throw storageToApi(err, def, m.name);
+    const nsKey = nsRevision === undefined ? undefined : objectKey(NAMESPACES.prefix, undefined, s.namespace!);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const guard = nsKey === undefined ? undefined : { key: nsKey, modRevision: nsRevision! };
+        const d = await this.store.create(this.key(def, s.namespace, m.name), def.groupResource, final, guard);
+        return { code: 201, body: d.obj, warnings };
+      } catch (err) {
+        if (!(nsKey !== undefined && err instanceof StorageError && err.code === 'PreconditionFailed' && err.key === nsKey)) throw storageToApi(err, def, m.name);
+        // The namespace changed since we last saw it: check it again (404 or 403 now if it went away).
+        if (attempt >= 8) throw errors.conflict(def, m.name);
+        nsRevision = await this.activeNamespaceRevision(s.namespace!, true);
+      }
     }
   }
 
@@ -274,6 +304,8 @@ export class Rest {
       return { code: 200, body: r.result!.obj };
     } catch (err) {
       throw storageToApi(err, def, name);
+    } finally {
+      this.forgetNamespace(def, name);
     }
   }
 
@@ -327,6 +359,8 @@ export class Rest {
       return { code: 200, body };
     } catch (err) {
       throw storageToApi(err, def, name);
+    } finally {
+      this.forgetNamespace(def, name);
     }
   }
 

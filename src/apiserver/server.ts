@@ -142,14 +142,14 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   server.keepAliveTimeout = 30_000;
   server.requestTimeout = 0; // watches are long; each etcd call has its own deadline
 
-  function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
+  function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], contentType?: string): void {
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
       return;
     }
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const headers: Record<string, string | string[]> = {
-      'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+      'Content-Type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'),
       'Cache-Control': 'no-cache, private',
       'X-Content-Type-Options': 'nosniff',
     };
@@ -193,7 +193,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
       if (shuttingDown) throw errors.unavailable('the API server is shutting down');
       const r = await route(req, res, url, path, user, (l) => (labels = { ...labels, ...l }));
       if (r) {
-        send(res, r.code, r.body, r.warnings);
+        send(res, r.code, r.body, r.warnings, r.contentType);
         finish(r.code);
       } else finish(200);
     } catch (err) {
@@ -252,7 +252,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     if (path === '/api') return { code: 200, body: apiVersions(req.headers.host ?? `${cfg.bindAddress}:${cfg.port}`) };
     if (path === '/apis') return { code: 200, body: apiGroupList() };
     if (path.startsWith('/openapi/')) {
-      const r = serveOpenAPI(path, url);
+      const r = serveOpenAPI(path, url, String(req.headers.accept ?? ''));
       if (!r) throw errors.pathNotFound();
       return r;
     }

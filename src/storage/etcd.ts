@@ -31,6 +31,12 @@ export function createEtcdClient(conn: EtcdConnection, timeoutMs: number): Etcd3
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) }),
     },
-    grpcOptions: { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 },
+    grpcOptions: {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      // grpc-js refuses answers over 4 MiB by default, so a list of a few large Secrets failed. etcd's
+      // own Go client (and so kube-apiserver) accepts up to 2 GiB; batched reads (batch.ts) need it too.
+      'grpc.max_receive_message_length': -1,
+    },
   });
 }

@@ -10,6 +10,7 @@ import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from 'etcd3';
 import type { Transformer, TransformerForResource } from '../encryption/transformer.js';
 import { StorageError, fromEtcdError } from './errors.js';
 import { prefixRangeEnd } from './keys.js';
+import { RangeBatcher } from './batch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any> & { metadata: Record<string, any> };
@@ -64,11 +65,16 @@ export function providerOf(stored: Buffer): string {
 }
 
 export class Store {
+  /** Single-key reads issued together share one etcd call (see batch.ts). */
+  private readonly reads: RangeBatcher;
+
   constructor(
     readonly client: Etcd3,
     private readonly transformers: TransformerForResource,
     private readonly opts: StoreOptions,
-  ) {}
+  ) {
+    this.reads = new RangeBatcher(client, () => this.callOpts());
+  }
 
   private callOpts() {
     return { deadline: Date.now() + this.opts.timeoutMs };
@@ -101,8 +107,12 @@ export class Store {
   }
 
   async getRaw(key: string): Promise<RawKV | undefined> {
-    const r = await this.range({ key: Buffer.from(key) }, key);
-    const kv = r.kvs[0];
+    let kv: IKeyValue | undefined;
+    try {
+      kv = await this.reads.get(Buffer.from(key));
+    } catch (err) {
+      throw fromEtcdError(err, key);
+    }
     return kv ? toRaw(kv) : undefined;
   }
 
@@ -207,13 +217,27 @@ export class Store {
     }
   }
 
-  /** Put if absent. Returns the stored object with its resourceVersion. */
-  async create(key: string, gr: string, obj: KubeObject): Promise<Decoded> {
+  /**
+   * Put if absent. Returns the stored object with its resourceVersion.
+   * With a `guard`, the put also requires that key to still be at that mod revision (the namespace
+   * the caller checked), in the same transaction: one etcd round trip instead of a read and a write.
+   * A guard that no longer holds fails with PreconditionFailed carrying the guard's key.
+   */
+  async create(key: string, gr: string, obj: KubeObject, guard?: { key: string; modRevision: number }): Promise<Decoded> {
     const plain = this.encode(obj);
     const value = this.toStorage(gr, key, plain);
     const k = Buffer.from(key);
-    const r = await this.txn({ compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key: k, value } }], failure: [] }, key);
-    if (!r.succeeded) throw new StorageError('AlreadyExists', `key exists: ${key}`, key);
+    const compare: NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']> = [{ key: k, target: 'Mod', result: 'Equal', mod_revision: 0 }];
+    const g = guard && Buffer.from(guard.key);
+    if (g) compare.push({ key: g, target: 'Mod', result: 'Equal', mod_revision: guard!.modRevision });
+    const r = await this.txn({ compare, success: [{ request_put: { key: k, value } }], failure: g ? [{ request_range: { key: g, keys_only: true } }] : [] }, key);
+    if (!r.succeeded) {
+      if (g) {
+        const now = r.responses[0]?.response_range?.kvs[0];
+        if (Number(now?.mod_revision ?? 0) !== guard!.modRevision) throw new StorageError('PreconditionFailed', `${guard!.key} changed`, guard!.key);
+      }
+      throw new StorageError('AlreadyExists', `key exists: ${key}`, key);
+    }
     const rev = Number(r.header.revision);
     const out = JSON.parse(plain.toString('utf8')) as KubeObject;
     out.metadata.resourceVersion = String(rev);

@@ -1,0 +1,92 @@
+/**
+ * The store's etcd round trips against a real etcd: concurrent single-key reads share one
+ * transaction (and still return each caller its own key), large answers fit, a small
+ * --max-txn-ops falls back to plain reads, and a create guarded on another key (its namespace)
+ * fails apart from "already exists" when that key moved.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Etcd3 } from 'etcd3';
+import { startEtcd, type StartedEtcd } from './helpers/etcd.js';
+import { createEtcdClient } from '../src/storage/etcd.js';
+import { Store } from '../src/storage/store.js';
+import { StorageError } from '../src/storage/errors.js';
+
+const plain = { fromStorage: (b: Buffer) => ({ data: b, stale: false }), toStorage: (b: Buffer) => b };
+
+/** KV calls etcd has answered, from its own metrics. */
+async function kvCalls(etcd: StartedEtcd): Promise<number> {
+  const text = await (await fetch(`${etcd.clientURL}/metrics`)).text();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('grpc_server_handled_total{') && line.includes('grpc_service="etcdserverpb.KV"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+describe('storage: batched reads and guarded creates', { timeout: 60_000 }, () => {
+  let etcd: StartedEtcd;
+  let small: StartedEtcd;
+  let client: Etcd3;
+  let smallClient: Etcd3;
+  let store: Store;
+
+  before(async () => {
+    [etcd, small] = await Promise.all([startEtcd(), startEtcd({ extraArgs: ['--max-txn-ops', '4'] })]);
+    client = createEtcdClient({ endpoints: [etcd.clientURL] }, 5000);
+    smallClient = createEtcdClient({ endpoints: [small.clientURL] }, 5000);
+    store = new Store(client, () => plain, { timeoutMs: 5000 });
+  });
+  after(async () => {
+    client?.close();
+    smallClient?.close();
+    await Promise.all([etcd?.stop(), small?.stop()]);
+  });
+
+  it('concurrent gets share one etcd call and each gets its own key (or undefined)', async () => {
+    for (let i = 0; i < 30; i++) await client.put(`/t/k-${i}`).value(`{"i":${i}}`);
+    await store.getRaw('/t/k-0'); // connect first: only the batch below is counted
+    const before = await kvCalls(etcd);
+    const keys = [...Array.from({ length: 30 }, (_, i) => `/t/k-${i}`), '/t/absent', '/t/k-7'];
+    const got = await Promise.all(keys.map((k) => store.getRaw(k)));
+    const calls = (await kvCalls(etcd)) - before;
+    assert.ok(calls <= 2, `${keys.length} reads took ${calls} etcd calls`);
+    keys.forEach((k, i) => {
+      if (k === '/t/absent') assert.equal(got[i], undefined);
+      else assert.equal(got[i]?.value.toString(), `{"i":${Number(k.slice(5))}}`, k);
+    });
+    assert.equal(got[31]?.modRevision, got[7]?.modRevision);
+  });
+
+  it('answers over 4 MiB: six 1 MB values read together, and listed', async () => {
+    const big = JSON.stringify({ metadata: {}, data: 'x'.repeat(1_000_000) });
+    for (let i = 0; i < 6; i++) await client.put(`/big/v-${i}`).value(big);
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => store.get(`/big/v-${i}`, 'secrets')));
+    assert.deepEqual(got.map((d) => d?.plain.length), Array(6).fill(big.length));
+    const page = await store.list('/big/', 'secrets');
+    assert.equal(page.items.length, 6);
+  });
+
+  it('an etcd with --max-txn-ops 4 still answers ten concurrent reads', async () => {
+    const s = new Store(smallClient, () => plain, { timeoutMs: 5000 });
+    for (let i = 0; i < 10; i++) await smallClient.put(`/s/k-${i}`).value(`v${i}`);
+    for (let round = 0; round < 2; round++) {
+      const got = await Promise.all(Array.from({ length: 10 }, (_, i) => s.getRaw(`/s/k-${i}`)));
+      assert.deepEqual(got.map((kv) => kv?.value.toString()), Array.from({ length: 10 }, (_, i) => `v${i}`));
+    }
+  });
+
+  it('a create guarded on a namespace key: PreconditionFailed when it moved, AlreadyExists when only the object exists', async () => {
+    await client.put('/ns/a').value('{"metadata":{"name":"a"}}');
+    const ns = await store.getRaw('/ns/a');
+    const guard = { key: '/ns/a', modRevision: ns!.modRevision };
+    const d = await store.create('/obj/a/x', 'secrets', { metadata: { name: 'x' } }, guard);
+    assert.ok(d.modRevision > guard.modRevision);
+    await assert.rejects(store.create('/obj/a/x', 'secrets', { metadata: { name: 'x' } }, guard), (e: unknown) => e instanceof StorageError && e.code === 'AlreadyExists');
+    await client.put('/ns/a').value('{"metadata":{"name":"a"},"status":{"phase":"Terminating"}}');
+    await assert.rejects(store.create('/obj/a/y', 'secrets', { metadata: { name: 'y' } }, guard), (e: unknown) => e instanceof StorageError && e.code === 'PreconditionFailed' && e.key === '/ns/a');
+    assert.equal(await store.getRaw('/obj/a/y'), undefined, 'nothing written');
+    await client.delete().key('/ns/a');
+    await assert.rejects(store.create('/obj/a/z', 'secrets', { metadata: { name: 'z' } }, guard), (e: unknown) => e instanceof StorageError && e.code === 'PreconditionFailed');
+  });
+});
