@@ -11,6 +11,7 @@ import { register as encryption } from './encryption.js';
 import { register as apiserver } from './apiserver.js';
 import { register as snapshot } from './snapshot.js';
 import { register as operator } from './operator.js';
+import { register as backup } from './backup.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -18,4 +19,4 @@ import { register as operator } from './operator.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup];

@@ -32,12 +32,13 @@ export function register(program: Command): void {
     .option('--prefix [prefix]', 'print keys starting with this prefix (or, without a value, with [key])')
     .option('--rev <revision>', 'read the store as of this revision (default: the newest)')
     .option('-w, --write-out <format>', 'output format: simple or json', 'simple')
-    .action(async (file: string, key: string | undefined, opts: { prefix?: string | true; rev?: string; writeOut: string }) => {
+    .option('--decrypt-with <bundle>', 'decrypt values with the keys of a backup\'s static_kuberesources_*.tar.gz (or an EncryptionConfiguration file)')
+    .action(async (file: string, key: string | undefined, opts: { prefix?: string | true; rev?: string; writeOut: string; decryptWith?: string }) => {
       const format = opts.writeOut;
       if (format !== 'simple' && format !== 'json') throw new UserError(`unsupported output format "${format}" for snapshot get: use simple or json`);
       const q = getQuery(key, opts);
       const { openSnapshot, writeValues } = await import('../snapshot/index.js');
-      const transform = undefined;
+      const transform = opts.decryptWith === undefined ? undefined : await (await import('../backup/decrypt.js')).decryptingTransform(opts.decryptWith);
       const snap = openSnapshot(file);
       try {
         await writeValues(snap, q, format, writeStdout, transform);
