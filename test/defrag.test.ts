@@ -7,7 +7,7 @@ import { compileRule, RuleError, thresholdRule } from '../src/defrag/rule.js';
 import { planDefrag, belowQuotaThreshold, type MemberSpace } from '../src/defrag/plan.js';
 import { waitFor } from '../src/util/time.js';
 import { assertOneLineError } from './helpers/cli.js';
-import { fill, fillUntilNoSpace } from './helpers/fill.js';
+import { fill } from './helpers/fill.js';
 import { upHome, type TestHome } from './helpers/home.js';
 
 const bigJson = (t: string) => JSON.parse(t.replace(/:(\d{16,})/g, ':"$1"'));
@@ -126,42 +126,5 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
       renameSync(aside, join(p.manifests, 'etcd-pod.yaml'));
     }
     await waitFor('master-1 to return', 30_000, async () => ((await t.cli(['endpoint', 'health'])).code === 0 ? true : undefined), 500);
-  });
-});
-
-describe('NOSPACE recovery with defrag --recover', { timeout: 180_000 }, () => {
-  let t: TestHome;
-  before(async () => {
-    t = await upHome(['--quota-backend-bytes', String(24 * 1024 * 1024)]);
-  });
-  after(async () => t?.destroy());
-
-  it('raises NOSPACE when full, and recovers once space is freed', async () => {
-    const n = await fillUntilNoSpace(t.endpoints, '/big/', 64 * 1024);
-    assert.ok(n > 100, `wrote ${n} values before NOSPACE`);
-    const alarms = await t.cli(['alarm', 'list']);
-    assert.match(alarms.stdout, /alarm:NOSPACE/);
-    // Without freeing anything, --recover compacts and defragments but must not disarm.
-    const early = await t.cli(['defrag', '--recover'], { timeoutMs: 120_000 });
-    assert.match(early.stdout, /NOSPACE stays raised: .* uses \d+ % of its quota/);
-    assert.match((await t.cli(['alarm', 'list'])).stdout, /alarm:NOSPACE/);
-    // Deletes work under NOSPACE; then recovery frees the space and disarms.
-    const { Etcd3 } = await import('etcd3');
-    const c = new Etcd3({ hosts: t.endpoints.split(',') });
-    try {
-      await c.delete().prefix('/big/');
-      const r = await t.cli(['defrag', '--recover', '-w', 'json'], { timeoutMs: 120_000 });
-      assert.equal(r.code, 0, r.stderr);
-      const report = JSON.parse(r.stdout);
-      assert.ok(report.compactedTo, 'it compacted first');
-      assert.equal(report.order.length, 3);
-      assert.deepEqual(report.alarms.disarmed.map((a: string) => a.split(':')[1]).sort(), ['NOSPACE', 'NOSPACE', 'NOSPACE'].slice(0, report.alarms.disarmed.length));
-      assert.ok(report.alarms.disarmed.length >= 1);
-      assert.equal((await t.cli(['alarm', 'list'])).stdout, '');
-      await c.put('/after-recovery').value('works');
-      assert.equal(await c.get('/after-recovery').string(), 'works');
-    } finally {
-      c.close();
-    }
   });
 });

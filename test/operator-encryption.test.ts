@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readAgentStatus } from '../src/agent/status.js';
 import { hostPaths } from '../src/home/layout.js';
@@ -52,6 +54,9 @@ async function waitSettled(kube: KubeClient, what: string, ok: (r: Awaited<Retur
     }
   }, 1000);
 }
+
+const settledKey = (c: Awaited<ReturnType<typeof encryptionReport>>['components'][number], id: number) =>
+  c.keys.find((k) => k.name.endsWith(`-${id}`))?.migratedResources.length === c.resources.length;
 
 const encryptedEverywhere = (r: Awaited<ReturnType<typeof encryptionReport>>, reason: string) =>
   r.components.every((c) => c.conditions.find((x) => x.type === 'Encrypted')?.reason === reason);
@@ -134,8 +139,10 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
   before(async () => {
     t = await upHome(['--hosts', '1']);
     kube = adminClient(t);
-    // Small migration pages, so a migration lasts long enough to be interrupted.
-    await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { migrationPageSize: 20 } } } });
+    // Small pages at a capped pace, so a migration lasts long enough (about 5 s) to be interrupted.
+    await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', {
+      spec: { unsupportedConfigOverrides: { encryption: { migrationPageSize: 20, migrationObjectsPerSecond: 300 } } },
+    });
     await createMany(kube, CORE('secrets', 'default'), Array.from({ length: N }, (_, i) => secret('default', `bulk-${i}`, 256)));
     const r = await t.cli(['encryption', 'enable', 'aescbc', '--wait', '--timeout', '3m'], { timeoutMs: 200_000 });
     assert.equal(r.code, 0, r.stderr);
@@ -200,5 +207,34 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
     assert.equal(b.code, 0, b.stderr);
     await checkAll('k8s:enc:secretbox:v1:5:');
     assert.equal(seed(t, 'kubeapiserver'), 'EncryptionCompleted\nAll resources encrypted: secrets, configmaps\n');
+  });
+  it('backs up while encrypted, proves the bundle decrypts everything, and refuses while a migration runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-enc-backup-'));
+    const ok = await t.cli(['backup', join(dir, 'clean')], { timeoutMs: 120_000 });
+    assert.equal(ok.code, 0, ok.stderr);
+    const inspect = await t.cli(['backup', 'inspect', join(dir, 'clean'), '-w', 'json'], { timeoutMs: 120_000 });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const report = JSON.parse(inspect.stdout);
+    for (const name of ['secrets', 'configmaps']) {
+      const row = report.resources.find((r: { resource: string }) => r.resource === name);
+      assert.ok(row.keys > 0, name);
+      assert.equal(row.encrypted, row.keys, `${name}: every value encrypted`);
+      assert.equal(row.encryptedPercent, 100);
+      assert.equal(row.decrypted, row.encrypted, `${name}: the bundle decrypts every value`);
+      assert.equal(row.decryptFailed, 0);
+    }
+    assert.ok(!report.warnings.some((w: { code: string }) => ['partly-encrypted', 'key-missing', 'decrypt-failed'].includes(w.code)), JSON.stringify(report.warnings));
+
+    const rot = await t.cli(['encryption', 'rotate']);
+    assert.equal(rot.code, 0, rot.stderr);
+    await waitFor('the migration to key 6 to be under way', 120_000, () => migration(6).catch(() => undefined), 200);
+    const refused = await t.cli(['backup', join(dir, 'refused')], { timeoutMs: 60_000 });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout + refused.stderr, /A reliable backup requires that a rollout is not in progress\.  Aborting!/);
+    const forced = await t.cli(['backup', join(dir, 'forced'), '--force'], { timeoutMs: 120_000 });
+    assert.equal(forced.code, 0, forced.stderr);
+    const names = readdirSync(join(dir, 'forced'));
+    assert.equal(names.filter((n) => n.includes('__POSSIBLY_DIRTY__')).length, 2, names.join(', '));
+    await waitSettled(kube, 'the rotation to key 6 to finish', (r) => r.components.every((c) => c.writeKey === 'secretbox:6' && settledKey(c, 6)));
   });
 });

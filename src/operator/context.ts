@@ -11,6 +11,8 @@ export interface OperatorOptions {
   migrationPageSize: number;
   /** How many pages the migration rewrites at once. */
   migrationConcurrency: number;
+  /** A cap on the migration's pace, objects per second; none by default. */
+  migrationObjectsPerSecond?: number;
   /** How many nodes may install a new API server revision at the same time. */
   maxUnavailable: number;
   etcdTimeoutMs: number;

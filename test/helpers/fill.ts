@@ -17,22 +17,3 @@ export async function fill(endpoints: string, opts: { prefix: string; count: num
     client.close();
   }
 }
-
-/** Writes until etcd refuses with NOSPACE; returns how many values went in. */
-export async function fillUntilNoSpace(endpoints: string, prefix: string, size: number, max = 100_000): Promise<number> {
-  const client = new Etcd3({ hosts: endpoints.split(',') });
-  const value = Buffer.alloc(size, 'y');
-  try {
-    for (let i = 0; i < max; i += 16) {
-      try {
-        await Promise.all(Array.from({ length: 16 }, (_, j) => client.put(`${prefix}${i + j}`).value(value)));
-      } catch (err) {
-        if (/database space exceeded/.test((err as Error).message)) return i;
-        throw err;
-      }
-    }
-    throw new Error(`etcd took ${max} values without raising NOSPACE`);
-  } finally {
-    client.close();
-  }
-}

@@ -89,7 +89,10 @@ export async function syncMigration(ctx: OperatorContext, o: EncryptionObservati
     const d = desired.get(c.name)!;
     if (!d.write || isMigrated(d.write, c) || !readyToMigrate(o, c, d, latestConfig)) continue;
     const transformers = parseEncryptionConfiguration(latestConfig!).transformerFor;
-    const mctx = o.migrationPageSize ? { ...ctx, options: { ...ctx.options, migrationPageSize: o.migrationPageSize } } : ctx;
+    const mctx = {
+      ...ctx,
+      options: { ...ctx.options, migrationPageSize: o.migrationPageSize ?? ctx.options.migrationPageSize, migrationObjectsPerSecond: o.migrationObjectsPerSecond },
+    };
     await migrateComponent(mctx, c, d.write, transformers, () => setComponentConditions(ctx, c, o));
     await markMigrated(ctx, c, d.write);
     await recordEvent(ctx, involved(c, o), 'EncryptionMigrationCompleted', `Migrated ${c.resources.map((r) => r.resource).join(', ')} to write key ${d.write.id} (${d.write.mode})`);

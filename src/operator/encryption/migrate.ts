@@ -2,6 +2,7 @@ import type { TransformerForResource } from '../../encryption/transformer.js';
 import { CORE, isAlreadyExists, isConflict, type KubeObject } from '../../kube/client.js';
 import { prefixRangeEnd, resourcePrefix } from '../../storage/keys.js';
 import { readPage, rewriteStale, type RewriteResult } from '../../storage/rewrite.js';
+import { sleep } from '../../util/time.js';
 import { OPERATOR_NAMESPACE, type OperatorContext } from '../context.js';
 import { groupResource, type Component } from './components.js';
 import type { EncryptionKey } from './keys.js';
@@ -54,7 +55,7 @@ async function saveRecord(ctx: OperatorContext, c: Component, r: MigrationRecord
   }
 }
 
-/** How often a running migration records its progress (and updates the conditions). */
+/** A running migration records its progress (and updates the conditions) at least this often. */
 const SAVE_EVERY_MS = 1000;
 
 /** The key after `key` in etcd's byte order: where the next page starts. */
@@ -105,6 +106,9 @@ export async function migrateComponent(
     let start = st.continueKey;
     let more = true;
     let savedAt = Date.now();
+    let pagesSinceSave = 0;
+    const began = Date.now();
+    let walked = 0;
     while (more || inflight.length) {
       while (more && inflight.length < concurrency) {
         const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
@@ -121,8 +125,14 @@ export async function migrateComponent(
       st.objects += n;
       rec.objects += n;
       st.continueKey = inflight[0]?.start ?? start;
-      if (Date.now() - savedAt >= SAVE_EVERY_MS && (more || inflight.length)) {
+      walked += n;
+      // An admin may cap the rate to spare a busy etcd (spec.unsupportedConfigOverrides.encryption.migrationObjectsPerSecond).
+      const rate = ctx.options.migrationObjectsPerSecond;
+      if (rate) await sleep((walked / rate) * 1000 - (Date.now() - began));
+      pagesSinceSave++;
+      if ((pagesSinceSave >= concurrency || Date.now() - savedAt >= SAVE_EVERY_MS) && (more || inflight.length)) {
         savedAt = Date.now();
+        pagesSinceSave = 0;
         rec.current = gr;
         await saveRecord(ctx, c, rec);
         await onProgress();

@@ -28,6 +28,8 @@ export interface EncryptionObservation {
   rotationIntervalMs: number;
   /** Objects per migration page; spec.unsupportedConfigOverrides.encryption.migrationPageSize can lower it (tests do). */
   migrationPageSize?: number;
+  /** spec.unsupportedConfigOverrides.encryption.migrationObjectsPerSecond: a cap on the migration's pace. */
+  migrationObjectsPerSecond?: number;
 }
 
 export function decodeConfigSecret(s: KubeObject | undefined): string | undefined {
@@ -63,6 +65,8 @@ export async function observeEncryption(ctx: OperatorContext): Promise<Encryptio
   }
   const pageOverride = kas.spec?.unsupportedConfigOverrides?.encryption?.migrationPageSize;
   const migrationPageSize = Number.isInteger(pageOverride) && pageOverride > 0 ? Number(pageOverride) : undefined;
+  const rateOverride = kas.spec?.unsupportedConfigOverrides?.encryption?.migrationObjectsPerSecond;
+  const migrationObjectsPerSecond = typeof rateOverride === 'number' && rateOverride > 0 ? rateOverride : undefined;
   const nodes: NodeStatus[] = kas.status?.nodeStatuses ?? [];
   const latestRevision: number = kas.status?.latestAvailableRevision ?? 0;
   const revisions = [...new Set(nodes.map((n) => n.currentRevision).filter((r) => r > 0))];
@@ -96,5 +100,6 @@ export async function observeEncryption(ctx: OperatorContext): Promise<Encryptio
     sourceConfig: decodeConfigSecret(source),
     rotationIntervalMs,
     migrationPageSize,
+    migrationObjectsPerSecond,
   };
 }
