@@ -29,3 +29,6 @@ if [ -n "$need" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
   if [ -n "$ours" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
+
+# A fresh build unless dist/ is current (npm ci builds it through the prepare script).
+node scripts/build.mjs

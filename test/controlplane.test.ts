@@ -75,7 +75,6 @@ describe('local control plane', { timeout: 240_000 }, () => {
   });
 
   it('has exactly one leader, and etcdctl agrees on IDs, leader and revisions', async () => {
-    etcdctl(t.endpoints, ['put', 'agree', 'yes']);
     const ours = await t.cli(['endpoint', 'status', '-w', 'json']);
     assert.equal(ours.code, 0, ours.stderr);
     const theirs = etcdctl(t.endpoints, ['endpoint', 'status', '-w', 'json']);
@@ -89,7 +88,11 @@ describe('local control plane', { timeout: 240_000 }, () => {
       assert.equal(a[i].Status.header.member_id, b[i].Status.header.member_id);
       assert.equal(a[i].Status.header.cluster_id, b[i].Status.header.cluster_id);
       assert.equal(a[i].Status.leader, b[i].Status.leader);
-      assert.equal(a[i].Status.header.revision, b[i].Status.header.revision);
+      // The API servers and the operator write all the time: etcdctl, asked second, may be a few
+      // revisions ahead, never behind. (Against a quiet etcd the two agree exactly: cluster-commands.test.ts.)
+      const revOurs = Number(a[i].Status.header.revision);
+      const revTheirs = Number(b[i].Status.header.revision);
+      assert.ok(revTheirs >= revOurs && revTheirs - revOurs < 200, `revision: ours ${revOurs}, etcdctl ${revTheirs}`);
       assert.equal(a[i].Status.version, b[i].Status.version);
     }
     const table = await t.cli(['endpoint', 'status', '-w', 'table']);

@@ -89,4 +89,24 @@ describe('storage: batched reads and guarded creates', { timeout: 60_000 }, () =
     await client.delete().key('/ns/a');
     await assert.rejects(store.create('/obj/a/z', 'secrets', { metadata: { name: 'z' } }, guard), (e: unknown) => e instanceof StorageError && e.code === 'PreconditionFailed');
   });
+  it('concurrent creates and updates share etcd calls, and each gets exactly its own outcome', async () => {
+    await store.create('/w/warm', 'configmaps', { kind: 'ConfigMap', metadata: { name: 'warm' } });
+    const before = await kvCalls(etcd);
+    const creates = Array.from({ length: 40 }, (_, i) => store.create(`/w/c-${i}`, 'configmaps', { kind: 'ConfigMap', metadata: { name: `c-${i}` } }));
+    // An existing key in the same turn: its create fails alone.
+    const dup = store.create('/w/warm', 'configmaps', { kind: 'ConfigMap', metadata: { name: 'warm' } }).then(
+      () => 'created',
+      (err: unknown) => (err instanceof StorageError ? err.code : String(err)),
+    );
+    const made = await Promise.all(creates);
+    assert.equal(await dup, 'AlreadyExists');
+    const calls = (await kvCalls(etcd)) - before;
+    assert.ok(calls <= 4, `41 writes took ${calls} etcd calls`);
+    for (const [i, d] of made.entries()) assert.equal(JSON.parse((await client.get(`/w/c-${i}`).string())!).metadata.name, `c-${i}`, d.key);
+    // Two updates of one key in one turn never share a transaction: both apply, one after the other.
+    const bump = (v: string) => store.guaranteedUpdate('/w/c-0', 'configmaps', (cur) => ({ action: 'update', obj: { ...cur!.obj, data: { ...(cur!.obj.data ?? {}), [v]: v } } }));
+    await Promise.all([bump('a'), bump('b')]);
+    const final = JSON.parse((await client.get('/w/c-0').string())!);
+    assert.deepEqual(Object.keys(final.data).sort(), ['a', 'b']);
+  });
 });

@@ -75,3 +75,104 @@ export class RangeBatcher {
     }
   }
 }
+
+type TxnRequest = Parameters<Etcd3['kv']['txn']>[0];
+type TxnResponse = Awaited<ReturnType<Etcd3['kv']['txn']>>;
+
+interface TxnWaiter {
+  req: TxnRequest;
+  /** The keys the request may write, in either branch: etcd refuses a txn that writes a key twice. */
+  writes: string[];
+  resolve: (r: TxnResponse) => void;
+  reject: (err: unknown) => void;
+}
+
+function writtenKeys(req: TxnRequest): string[] {
+  const ops = [...(req.success ?? []), ...(req.failure ?? [])];
+  return ops.flatMap((op) => {
+    const k = op.request_put?.key ?? op.request_delete_range?.key;
+    return k === undefined ? [] : [Buffer.from(k as Buffer).toString('latin1')];
+  });
+}
+
+/**
+ * Group commit for the single-object transactions of creates, updates and deletes: those that
+ * arrive together go to etcd as one transaction whose operations are the callers' own
+ * transactions (nested txns, etcd 3.3+). etcd evaluates each nested transaction's compares on its
+ * own, so every caller gets exactly the outcome its own transaction would have had, while the API
+ * server pays for one gRPC call and etcd for one raft proposal. Two writes of the same key never
+ * share a batch (etcd would refuse it): the later one waits for the next.
+ */
+export class TxnBatcher {
+  private queue: TxnWaiter[] = [];
+  private scheduled = false;
+  private maxBatch = 64;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly callOpts: () => { deadline: number },
+  ) {}
+
+  txn(req: TxnRequest): Promise<TxnResponse> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, writes: writtenKeys(req), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const waiting = this.queue;
+    this.queue = [];
+    let batch: TxnWaiter[] = [];
+    let keys = new Set<string>();
+    for (const w of waiting) {
+      if (w.writes.some((k) => keys.has(k))) {
+        this.queue.push(w); // the same key twice: next round
+        continue;
+      }
+      batch.push(w);
+      for (const k of w.writes) keys.add(k);
+      if (batch.length >= this.maxBatch) {
+        void this.send(batch);
+        batch = [];
+        keys = new Set();
+      }
+    }
+    if (batch.length) void this.send(batch);
+    if (this.queue.length) this.schedule();
+  }
+
+  private async single(w: TxnWaiter): Promise<void> {
+    try {
+      w.resolve(await this.client.kv.txn(w.req, this.callOpts()));
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+
+  private async send(batch: TxnWaiter[]): Promise<void> {
+    if (batch.length === 1) return this.single(batch[0]!);
+    try {
+      const r = await this.client.kv.txn({ compare: [], success: batch.map((w) => ({ request_txn: w.req })), failure: [] }, this.callOpts());
+      batch.forEach((w, i) => {
+        const inner = r.responses[i]?.response_txn;
+        if (!inner) w.reject(new Error('etcd answered a batched transaction without its nested result'));
+        else w.resolve({ header: r.header, succeeded: inner.succeeded, responses: inner.responses ?? [] } as TxnResponse);
+      });
+    } catch (err) {
+      if (batchTooBig(err) || /duplicate key/i.test(String((err as Error)?.message))) {
+        this.maxBatch = Math.max(1, Math.min(this.maxBatch, batch.length) >> 1);
+        await Promise.all(batch.map((w) => this.single(w)));
+        return;
+      }
+      for (const w of batch) w.reject(err);
+    }
+  }
+}

@@ -10,7 +10,7 @@ import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from 'etcd3';
 import type { Transformer, TransformerForResource } from '../encryption/transformer.js';
 import { StorageError, fromEtcdError } from './errors.js';
 import { prefixRangeEnd } from './keys.js';
-import { RangeBatcher } from './batch.js';
+import { RangeBatcher, TxnBatcher } from './batch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any> & { metadata: Record<string, any> };
@@ -67,6 +67,8 @@ export function providerOf(stored: Buffer): string {
 export class Store {
   /** Single-key reads issued together share one etcd call (see batch.ts). */
   private readonly reads: RangeBatcher;
+  /** So do the single-object write transactions (group commit, see batch.ts). */
+  private readonly writes: TxnBatcher;
 
   constructor(
     readonly client: Etcd3,
@@ -74,6 +76,7 @@ export class Store {
     private readonly opts: StoreOptions,
   ) {
     this.reads = new RangeBatcher(client, () => this.callOpts());
+    this.writes = new TxnBatcher(client, () => this.callOpts());
   }
 
   private callOpts() {
@@ -100,7 +103,7 @@ export class Store {
 
   async txn(req: Parameters<Etcd3['kv']['txn']>[0], key?: string): Promise<ITxnResponse> {
     try {
-      return await this.client.kv.txn(req, this.callOpts());
+      return await this.writes.txn(req);
     } catch (err) {
       throw fromEtcdError(err, key);
     }
