@@ -127,4 +127,30 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
     }
     await waitFor('master-1 to return', 30_000, async () => ((await t.cli(['endpoint', 'health'])).code === 0 ? true : undefined), 500);
   });
+  it('compact --keep keeps that much history, from the revision samples the operator records', async () => {
+    const { Etcd3 } = await import('etcd3');
+    const c = new Etcd3({ hosts: t.endpoints.split(',') });
+    try {
+      await c.put('/keep/k').value('old');
+      const old = Number((await c.get('/keep/k').exec()).header.revision);
+      await c.put('/keep/k').value('new');
+      const recent = Number((await c.get('/keep/k').exec()).header.revision);
+      const now = Date.now();
+      // Samples as the operator writes them, once a minute; these two stand for ten and one minutes ago.
+      await c.put('/etcd-ops.io/revision-samples').value(JSON.stringify({ samples: [
+        { time: new Date(now - 10 * 60_000).toISOString(), revision: String(old) },
+        { time: new Date(now - 60_000).toISOString(), revision: String(recent) },
+      ] }));
+      const r = await t.cli(['compact', '--keep', '5m']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), `compacted revision ${old}`);
+      await assert.rejects(c.get('/keep/k').revision(old - 1).string(), /compacted/);
+      assert.equal(await c.get('/keep/k').revision(old).string(), 'old', 'the kept window still reads');
+      assertOneLineError(await t.cli(['compact', '--keep', '1h']), /no revision sample is 3600s old yet/);
+      assertOneLineError(await t.cli(['compact', '--keep', '5m', '--revision', '3']), /--keep and --revision exclude each other/);
+      assertOneLineError(await t.cli(['compact', '--revision', '1']), /already compacted/);
+    } finally {
+      c.close();
+    }
+  });
 });

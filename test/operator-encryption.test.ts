@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { readAgentStatus } from '../src/agent/status.js';
+import { endpointStatuses } from '../src/etcd/status.js';
 import { hostPaths } from '../src/home/layout.js';
 import type { KubeClient, KubeObject } from '../src/kube/client.js';
 import { encryptionReport } from '../src/operator/encryption/report.js';
@@ -126,6 +128,32 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
     assert.match(r.stdout, /openshift-kube-apiserver: DecryptionCompleted: Encryption mode set to identity and everything is decrypted/);
     for (const [k, v] of await allStored(t)) assert.equal(v[0], 0x7b, `${k} is plaintext JSON`);
     assert.equal(seed(t, 'kubeapiserver'), 'DecryptionCompleted\nEncryption mode set to identity and everything is decrypted\n');
+  });
+  it("redeploys etcd one member at a time on a new forceRedeploymentReason, as the seed's oc patch does", async () => {
+    const etcdPids = () => t.cluster.hosts.map((h) => readAgentStatus(hostPaths(t.home, h.name).podStatusFile)!.pods.find((p) => p.name === `etcd-${h.name}`)!.containers[0].pid);
+    const before = etcdPids();
+    const etcdBefore = await kube.get({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds' }, 'cluster');
+    const latestBefore: number = etcdBefore.status?.latestAvailableRevision ?? 0;
+    const r = spawnSync('sh', ['-c', `kubectl --kubeconfig ${join(t.home, 'kubeconfig')} patch etcd cluster -p='{"spec": {"forceRedeploymentReason": "recovery-'"$( date --rfc-3339=ns )"'"}}' --type=merge`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /etcd.operator.openshift.io\/cluster patched/);
+    const conn = { endpoints: t.cluster.hosts.map((h) => h.clientURL), commandTimeoutMs: 1000, dialTimeoutMs: 1000 };
+    let mostDown = 0;
+    const done = await waitFor('the etcd redeployment to finish', 120_000, async () => {
+      const st = await endpointStatuses(conn);
+      mostDown = Math.max(mostDown, st.filter((x) => x.error).length);
+      const e = await kube.get({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds' }, 'cluster').catch(() => undefined);
+      const latest = e?.status?.latestAvailableRevision ?? 0;
+      const nodes = (e?.status?.nodeStatuses ?? []) as Array<{ currentRevision: number; targetRevision?: number }>;
+      return latest > latestBefore && nodes.length === 3 && nodes.every((n) => n.currentRevision === latest && !n.targetRevision) ? e : undefined;
+    }, 200);
+    assert.equal(mostDown <= 1, true, `at most one member down at a time (saw ${mostDown})`);
+    const after = etcdPids();
+    for (let i = 0; i < 3; i++) assert.notEqual(after[i], before[i], `${t.cluster.hosts[i].name}'s etcd restarted`);
+    const cond = done.status.conditions.find((c: { type: string }) => c.type === 'NodeInstallerProgressing');
+    assert.equal(cond.reason, 'AllNodesAtLatestRevision');
+    assert.equal(cond.message, `3 nodes are at revision ${done.status.latestAvailableRevision}`);
+    assert.equal((await t.cli(['endpoint', 'health'])).code, 0);
   });
 });
 

@@ -70,7 +70,7 @@ export function register(program: Command): void {
     program
       .command('compact')
       .description('compacts etcd history (physically): to the current revision, to --revision, or keeping --keep of history')
-      .option('--keep <duration>', 'keep this much recent history (needs the revision samples etcd-ops API servers record)', durationArg('--keep'))
+      .option('--keep <duration>', 'keep this much recent history (from the revision samples the etcd-ops operator records each minute)', durationArg('--keep'))
       .option('--revision <rev>', 'compact up to this revision'),
   ).action(async (flags: ConnectionFlags & { keep?: number; revision?: string }) => {
     if (flags.keep !== undefined && flags.revision !== undefined) throw new UserError('--keep and --revision exclude each other: give one');
@@ -84,7 +84,7 @@ export function register(program: Command): void {
       else if (flags.keep !== undefined) {
         const found = c.revisionToKeep(await c.readRevisionSamples(target.conn), flags.keep);
         if (found === undefined) {
-          throw new UserError(`no revision sample is ${flags.keep / 1000}s old yet (etcd-ops API servers record one a minute): wait, or give --revision`);
+          throw new UserError(`no revision sample is ${flags.keep / 1000}s old yet (the etcd-ops operator records one a minute; other clusters have none): wait, or give --revision`);
         }
         revision = found;
       } else revision = await c.currentRevision(target.conn);

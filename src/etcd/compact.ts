@@ -3,8 +3,8 @@ import { big } from './ids.js';
 
 /**
  * Where etcd-ops keeps (time, revision) samples, so that "keep the last 5 minutes" can be turned
- * into a revision: etcd itself records no times. The API servers' compactor appends a sample
- * each minute; the list is capped.
+ * into a revision: etcd itself records no times. The operator appends a sample each minute
+ * (operator/revision-sampler.ts); the list is capped at three hours.
  */
 export const REVISION_SAMPLES_KEY = '/etcd-ops.io/revision-samples';
 export const MAX_SAMPLES = 180;

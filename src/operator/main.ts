@@ -10,6 +10,7 @@ import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { OperatorMetrics } from './metrics.js';
+import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './staticpod/operands.js';
 import { syncInstalls } from './staticpod/installer.js';
 import { syncRevisions } from './staticpod/revision.js';
@@ -84,6 +85,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
+    ['RevisionSampler', () => sampleRevision(etcd), 10_000],
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

@@ -19,10 +19,8 @@ import {
 } from './keys.js';
 import { migrateComponent, readMigrationRecord } from './migrate.js';
 import { decodeConfigSecret, observeEncryption, type EncryptionObservation } from './observe.js';
-import { desiredState, renderEncryptionConfiguration, runsDesiredWriteKey, type DesiredState } from './state.js';
+import { desiredState, keysToPrune, renderEncryptionConfiguration, runsDesiredWriteKey, type DesiredState } from './state.js';
 
-/** Key secrets beyond this many newest, and used by no configuration, are archived. */
-export const KEEP_KEYS = 10;
 
 const involved = (c: Component, o: EncryptionObservation) => {
   const op = o.operators.get(c.name)!;
@@ -113,14 +111,7 @@ async function markMigrated(ctx: OperatorContext, c: Component, key: EncryptionK
 export async function syncPrune(ctx: OperatorContext, o: EncryptionObservation): Promise<void> {
   const desired = desiredStates(o);
   for (const c of COMPONENTS) {
-    const keys = o.keys.get(c.name)!;
-    if (keys.length <= KEEP_KEYS) continue;
-    const d = desired.get(c.name)!;
-    const inUse = new Set<number>([...(d.write ? [d.write.id] : []), ...d.read.map((k) => k.id)]);
-    for (const dep of o.deployed.get(c.name)!) for (const r of [dep.write, ...dep.read]) if (r.id !== undefined) inUse.add(r.id);
-    const newest = new Set(keys.slice(-KEEP_KEYS).map((k) => k.id));
-    for (const k of keys) {
-      if (newest.has(k.id) || inUse.has(k.id)) continue;
+    for (const k of keysToPrune(o.keys.get(c.name)!, desired.get(c.name)!, o.deployed.get(c.name)!)) {
       await archiveKey(ctx, k);
       await recordEvent(ctx, involved(c, o), 'EncryptionKeyPruned', `Archived unused key secret ${KEY_NAMESPACE}/${k.secretName}`);
     }

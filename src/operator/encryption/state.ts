@@ -100,3 +100,15 @@ export function renderEncryptionConfiguration(desired: Map<string, DesiredState>
     })),
   });
 }
+
+/** Key secrets beyond this many newest, and used by no configuration, are pruned. */
+export const KEEP_KEYS = 10;
+
+/** The keys no configuration uses (desired or running anywhere) and older than the 10 newest. */
+export function keysToPrune(keys: EncryptionKey[], desired: DesiredState, deployed: DeployedState[], keep = KEEP_KEYS): EncryptionKey[] {
+  if (keys.length <= keep) return [];
+  const inUse = new Set<number>([...(desired.write ? [desired.write.id] : []), ...desired.read.map((k) => k.id)]);
+  for (const d of deployed) for (const r of [d.write, ...d.read]) if (r.id !== undefined) inUse.add(r.id);
+  const newest = new Set([...keys].sort((a, b) => a.id - b.id).slice(-keep).map((k) => k.id));
+  return keys.filter((k) => !newest.has(k.id) && !inUse.has(k.id));
+}
