@@ -14,21 +14,9 @@ import { freePorts } from '../src/util/ports.js';
 import { waitFor } from '../src/util/time.js';
 import { inspectBackup } from '../src/backup/inspect.js';
 import { OPERATOR_PREFIX, parseOperatorObject, refusal } from '../src/backup/operators.js';
+import { backupFiles } from './helpers/backups.js';
 
-const NAME_RE = /^(snapshot|static_kuberesources)_(\d{4}-\d\d-\d\d_\d{6})(__POSSIBLY_DIRTY__)?\.(db|tar\.gz)$/;
 
-function backupFiles(dir: string): { snapshot: string; bundle: string; stamp: string } {
-  const names = readdirSync(dir).sort();
-  assert.equal(names.length, 2, `two files expected in ${dir}: ${names.join(', ')}`);
-  const bundle = names.find((n) => n.endsWith('.tar.gz'))!;
-  const snapshot = names.find((n) => n.endsWith('.db'))!;
-  const a = NAME_RE.exec(snapshot);
-  const b = NAME_RE.exec(bundle);
-  assert.ok(a && b, `names ${snapshot}, ${bundle}`);
-  assert.equal(a[2], b[2], 'one stamp for both files');
-  assert.equal(a[3], b[3], 'the same dirty mark on both files');
-  return { snapshot: join(dir, snapshot), bundle: join(dir, bundle), stamp: a[2]! };
-}
 
 /**
  * cluster-backup.sh on a host of a running local control plane, operator and API servers

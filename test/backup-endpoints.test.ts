@@ -17,9 +17,9 @@ import { UserError } from '../src/util/errors.js';
 import { assertOneLineError, runCli } from './helpers/cli.js';
 import { etcdctl, startEtcd, type StartedEtcd } from './helpers/etcd.js';
 import { etcdctlStatus, txnPuts } from './helpers/snapshots.js';
+import { backupFiles } from './helpers/backups.js';
 
 const ENC_FILE = 'secrets/encryption-config/encryption-config';
-const NAME_RE = /^(snapshot|static_kuberesources)_(\d{4}-\d\d-\d\d_\d{6})(__POSSIBLY_DIRTY__)?\.(db|tar\.gz)$/;
 
 const key1 = randomBytes(32).toString('base64');
 const key2 = randomBytes(32).toString('base64');
@@ -49,18 +49,6 @@ async function nextSecond(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
 }
 
-function backupFiles(dir: string): { snapshot: string; bundle: string; stamp: string } {
-  const names = readdirSync(dir).sort();
-  assert.equal(names.length, 2, `two files expected in ${dir}: ${names.join(', ')}`);
-  const bundle = names.find((n) => n.endsWith('.tar.gz'))!;
-  const snapshot = names.find((n) => n.endsWith('.db'))!;
-  const a = NAME_RE.exec(snapshot);
-  const b = NAME_RE.exec(bundle);
-  assert.ok(a && b, `names ${snapshot}, ${bundle}`);
-  assert.equal(a[2], b[2], 'one stamp for both files');
-  assert.equal(a[3], b[3], 'the same dirty mark on both files');
-  return { snapshot: join(dir, snapshot), bundle: join(dir, bundle), stamp: a[2]! };
-}
 
 /**
  * `backup --endpoints --resources-dir` for a cluster etcd-ops did not set up: one member over

@@ -9,7 +9,6 @@ import {
   type Connection,
 } from '../etcd/endpoints.js';
 import { parseDuration } from '../util/duration.js';
-import { UserError } from '../util/errors.js';
 
 export interface ConnectionFlags {
   home?: string;

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
 import { sleep } from '../util/time.js';
-import { folderInUse, homeIsOurs, loadClusterFile, saveClusterFile, type ClusterFile } from './cluster-file.js';
+import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile } from './cluster-file.js';
 import { hostNames, hostPaths } from './layout.js';
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;

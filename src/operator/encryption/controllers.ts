@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseEncryptionConfiguration } from '../../encryption/index.js';
 import { CORE, isAlreadyExists, type KubeObject } from '../../kube/client.js';
-import { OPERATOR_NAMESPACE, recordEvent, setConditions, type OperatorContext } from '../context.js';
+import { recordEvent, setConditions, type OperatorContext } from '../context.js';
 import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../staticpod/operands.js';
 import { COMPONENTS, type Component } from './components.js';
 import { encryptedCondition, migrationProgressing, type Condition } from './conditions.js';
