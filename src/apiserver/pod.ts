@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
 import { hostPaths } from '../home/layout.js';
 import { revisionDir, type RevisionFile } from '../staticpod/install.js';
-import type { Pod } from '../staticpod/pod.js';
+import { staticPod, type Pod } from '../staticpod/pod.js';
 import { selfCommand, version } from '../version.js';
 
 export const KUBE_APISERVER_POD = 'kube-apiserver-pod';
@@ -49,40 +49,27 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     shutdownGracePeriod: '2s',
   };
   const [node, ...args] = selfCommand;
-  const pod: Pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
+  const pod = staticPod({
+    name: 'kube-apiserver',
+    namespace: KUBE_APISERVER_NAMESPACE,
+    revision: r.revision,
+    labels: { app: 'openshift-kube-apiserver', apiserver: 'true' },
+    priorityClassName: 'system-node-critical',
+    resourceDir: dir,
+    hostPaths: { 'cert-dir': certs },
+    container: {
       name: 'kube-apiserver',
-      namespace: KUBE_APISERVER_NAMESPACE,
-      labels: { app: 'openshift-kube-apiserver', apiserver: 'true', revision: String(r.revision) },
-      annotations: { 'kubernetes.io/config.source': 'file' },
+      image: `localhost/etcd-ops:${version}`,
+      command: [node],
+      args: [...args, 'apiserver', `--config=${join(dir, CONFIG_PATH)}`],
+      env: [{ name: 'NODE_NAME', value: r.host.name }],
+      readinessProbe: {
+        httpGet: { scheme: 'HTTPS', host: '127.0.0.1', port, path: '/readyz' },
+        periodSeconds: 5,
+        timeoutSeconds: 3,
+      },
     },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      restartPolicy: 'Always',
-      terminationGracePeriodSeconds: 3,
-      containers: [
-        {
-          name: 'kube-apiserver',
-          image: `localhost/etcd-ops:${version}`,
-          command: [node],
-          args: [...args, 'apiserver', `--config=${join(dir, CONFIG_PATH)}`],
-          env: [{ name: 'NODE_NAME', value: r.host.name }],
-          readinessProbe: {
-            httpGet: { scheme: 'HTTPS', host: '127.0.0.1', port, path: '/readyz' },
-            periodSeconds: 5,
-            timeoutSeconds: 3,
-          },
-        },
-      ],
-      volumes: [
-        { name: 'resource-dir', hostPath: { path: dir } },
-        { name: 'cert-dir', hostPath: { path: certs } },
-      ],
-    },
-  };
+  });
   return {
     pod,
     files: [

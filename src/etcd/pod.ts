@@ -1,7 +1,7 @@
 import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
 import { hostPaths } from '../home/layout.js';
 import { revisionDir } from '../staticpod/install.js';
-import type { Pod } from '../staticpod/pod.js';
+import { staticPod, type Pod } from '../staticpod/pod.js';
 
 export const ETCD_POD = 'etcd-pod';
 export const ETCD_NAMESPACE = 'openshift-etcd';
@@ -27,60 +27,47 @@ export function etcdPod(o: EtcdPodOptions): Pod {
   const p = hostPaths(o.home, o.host.name);
   const members = o.initialCluster ?? o.cluster.hosts;
   const resourceDir = revisionDir(p, ETCD_POD, o.revision);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
+  return staticPod({
+    name: 'etcd',
+    namespace: ETCD_NAMESPACE,
+    revision: o.revision,
+    labels: { app: 'etcd', 'k8s-app': 'etcd', etcd: 'true' },
+    priorityClassName: 'system-node-critical',
+    resourceDir,
+    hostPaths: { 'data-dir': p.etcdDataDir },
+    container: {
       name: 'etcd',
-      namespace: ETCD_NAMESPACE,
-      labels: { app: 'etcd', 'k8s-app': 'etcd', etcd: 'true', revision: String(o.revision) },
-      annotations: { 'kubernetes.io/config.source': 'file' },
-    },
-    spec: {
-      hostNetwork: true,
-      priorityClassName: 'system-node-critical',
-      restartPolicy: 'Always',
-      terminationGracePeriodSeconds: 3,
-      containers: [
-        {
-          name: 'etcd',
-          image: `localhost/etcd:${o.cluster.etcd.version}`,
-          command: [o.cluster.etcd.bin],
-          args: [
-            '--name=$(NODE_NAME)',
-            `--data-dir=${p.etcdDataDir}`,
-            `--listen-client-urls=${o.host.clientURL}`,
-            `--advertise-client-urls=${o.host.clientURL}`,
-            `--listen-peer-urls=${o.host.peerURL}`,
-            `--initial-advertise-peer-urls=${o.host.peerURL}`,
-            `--listen-metrics-urls=${o.host.metricsURL}`,
-            `--initial-cluster=${members.map((m) => `${m.name}=${m.peerURL}`).join(',')}`,
-            `--initial-cluster-token=${o.clusterToken ?? o.cluster.clusterToken}`,
-          ],
-          env: [
-            { name: 'NODE_NAME', value: o.host.name },
-            { name: 'ETCD_INITIAL_CLUSTER_STATE', value: o.initialClusterState ?? 'new' },
-            { name: 'ETCD_QUOTA_BACKEND_BYTES', value: String(o.cluster.quotaBackendBytes) },
-            { name: 'ETCD_HEARTBEAT_INTERVAL', value: '100' },
-            { name: 'ETCD_ELECTION_TIMEOUT', value: '1000' },
-            { name: 'ETCD_SNAPSHOT_COUNT', value: '10000' },
-            { name: 'ETCD_ENABLE_PPROF', value: 'false' },
-          ],
-          readinessProbe: {
-            httpGet: { scheme: 'HTTP', host: '127.0.0.1', port: Number(new URL(o.host.clientURL).port), path: '/health' },
-            periodSeconds: 5,
-            timeoutSeconds: 3,
-          },
-          volumeMounts: [
-            { name: 'resource-dir', mountPath: '/etc/kubernetes/static-pod-resources' },
-            { name: 'data-dir', mountPath: '/var/lib/etcd' },
-          ],
-        },
+      image: `localhost/etcd:${o.cluster.etcd.version}`,
+      command: [o.cluster.etcd.bin],
+      args: [
+        '--name=$(NODE_NAME)',
+        `--data-dir=${p.etcdDataDir}`,
+        `--listen-client-urls=${o.host.clientURL}`,
+        `--advertise-client-urls=${o.host.clientURL}`,
+        `--listen-peer-urls=${o.host.peerURL}`,
+        `--initial-advertise-peer-urls=${o.host.peerURL}`,
+        `--listen-metrics-urls=${o.host.metricsURL}`,
+        `--initial-cluster=${members.map((m) => `${m.name}=${m.peerURL}`).join(',')}`,
+        `--initial-cluster-token=${o.clusterToken ?? o.cluster.clusterToken}`,
       ],
-      volumes: [
-        { name: 'resource-dir', hostPath: { path: resourceDir } },
-        { name: 'data-dir', hostPath: { path: p.etcdDataDir } },
+      env: [
+        { name: 'NODE_NAME', value: o.host.name },
+        { name: 'ETCD_INITIAL_CLUSTER_STATE', value: o.initialClusterState ?? 'new' },
+        { name: 'ETCD_QUOTA_BACKEND_BYTES', value: String(o.cluster.quotaBackendBytes) },
+        { name: 'ETCD_HEARTBEAT_INTERVAL', value: '100' },
+        { name: 'ETCD_ELECTION_TIMEOUT', value: '1000' },
+        { name: 'ETCD_SNAPSHOT_COUNT', value: '10000' },
+        { name: 'ETCD_ENABLE_PPROF', value: 'false' },
+      ],
+      readinessProbe: {
+        httpGet: { scheme: 'HTTP', host: '127.0.0.1', port: Number(new URL(o.host.clientURL).port), path: '/health' },
+        periodSeconds: 5,
+        timeoutSeconds: 3,
+      },
+      volumeMounts: [
+        { name: 'resource-dir', mountPath: '/etc/kubernetes/static-pod-resources' },
+        { name: 'data-dir', mountPath: '/var/lib/etcd' },
       ],
     },
-  };
+  });
 }

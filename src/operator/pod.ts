@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
 import { hostPaths } from '../home/layout.js';
 import { revisionDir } from '../staticpod/install.js';
-import type { Pod } from '../staticpod/pod.js';
+import { staticPod, type Pod } from '../staticpod/pod.js';
 import { selfCommand, version } from '../version.js';
 
 export const OPERATOR_POD = 'etcd-ops-operator-pod';
@@ -12,35 +12,25 @@ export const OPERATOR_KUBECONFIG = 'secrets/kubeconfig/kubeconfig';
 export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord, revision: number): Pod {
   const dir = revisionDir(hostPaths(home, host.name), OPERATOR_POD, revision);
   const [node, ...args] = selfCommand;
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: 'etcd-ops-operator',
-      namespace: 'openshift-kube-apiserver-operator',
-      labels: { app: 'etcd-ops-operator', revision: String(revision) },
-    },
-    spec: {
-      hostNetwork: true,
-      restartPolicy: 'Always',
-      terminationGracePeriodSeconds: 3,
-      containers: [
-        {
-          name: 'operator',
-          image: `localhost/etcd-ops:${version}`,
-          command: [node],
-          args: [
-            ...args,
-            'operator',
-            `--kubeconfig=${join(dir, OPERATOR_KUBECONFIG)}`,
-            `--etcd-endpoints=${cluster.hosts.map((h) => h.clientURL).join(',')}`,
-            '--node-name=$(NODE_NAME)',
-            `--metrics-port=${new URL(host.operatorMetricsURL).port}`,
-          ],
-          env: [{ name: 'NODE_NAME', value: host.name }],
-        },
+  return staticPod({
+    name: 'etcd-ops-operator',
+    namespace: 'openshift-kube-apiserver-operator',
+    revision,
+    labels: { app: 'etcd-ops-operator' },
+    resourceDir: dir,
+    container: {
+      name: 'operator',
+      image: `localhost/etcd-ops:${version}`,
+      command: [node],
+      args: [
+        ...args,
+        'operator',
+        `--kubeconfig=${join(dir, OPERATOR_KUBECONFIG)}`,
+        `--etcd-endpoints=${cluster.hosts.map((h) => h.clientURL).join(',')}`,
+        '--node-name=$(NODE_NAME)',
+        `--metrics-port=${new URL(host.operatorMetricsURL).port}`,
       ],
-      volumes: [{ name: 'resource-dir', hostPath: { path: dir } }],
+      env: [{ name: 'NODE_NAME', value: host.name }],
     },
-  };
+  });
 }

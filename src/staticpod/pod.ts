@@ -86,3 +86,42 @@ export function revisionOf(pod: Pod): number | undefined {
   const r = pod.metadata.labels?.revision;
   return r !== undefined && /^\d+$/.test(r) ? Number(r) : undefined;
 }
+
+export interface StaticPodSpec {
+  name: string;
+  namespace: string;
+  revision: number;
+  /** Labels besides `revision`, which every static pod of ours carries for the installer. */
+  labels: Record<string, string>;
+  container: PodContainer;
+  /** The installed revision's folder, mounted as `resource-dir` (what resourceDirOf reads back). */
+  resourceDir: string;
+  /** Further hostPath volumes, by name. */
+  hostPaths?: Record<string, string>;
+  priorityClassName?: string;
+}
+
+/** The scaffold every static pod shares: host network, restart always, a short grace period. */
+export function staticPod(s: StaticPodSpec): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: s.name,
+      namespace: s.namespace,
+      labels: { ...s.labels, revision: String(s.revision) },
+      annotations: { 'kubernetes.io/config.source': 'file' },
+    },
+    spec: {
+      hostNetwork: true,
+      ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 3,
+      containers: [s.container],
+      volumes: [
+        { name: 'resource-dir', hostPath: { path: s.resourceDir } },
+        ...Object.entries(s.hostPaths ?? {}).map(([name, path]) => ({ name, hostPath: { path } })),
+      ],
+    },
+  };
+}
