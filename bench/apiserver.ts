@@ -8,18 +8,21 @@
  * server is restarted between the identity and the aescbc configuration, with a fresh namespace
  * each time. Raw etcd runs use the byte size a stored Secret really has (plain for identity,
  * encrypted for aescbc). With --rounds > 1 each figure is the median of the rounds.
+ * A third contender, bench/lib/bare-front-end.ts, does only what any HTTPS front end must per
+ * create (parse, encrypt, group put, answer): the best our creates could do on this machine.
  * `--cpu-prof [DIR]` writes the API server's V8 CPU profiles there (default bench/.data/cpu-prof).
  *
  * Besides ops/s, each row shows CPU microseconds per operation of the API server, etcd and this
  * client process (from /proc and process.cpuUsage: steadier than ops/s on a busy machine), and how
  * many KV calls etcd answered per operation (from etcd's own metrics). Figures are printed, never asserted.
  */
+import { fork } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEtcd, type StartedEtcd } from '../test/helpers/etcd.js';
 import { startAPIServer, ADMIN_TOKEN, type StartedAPIServer } from '../test/helpers/apiserver.js';
 import { etcdctlTable } from '../src/cli/printers/table.js';
@@ -44,6 +47,7 @@ const cpuProfIdx = args.indexOf('--cpu-prof');
 const cpuProfArg = args[cpuProfIdx + 1];
 const CPU_PROF_DIR = cpuProfIdx < 0 ? undefined : resolve(cpuProfArg && !cpuProfArg.startsWith('-') ? cpuProfArg : 'bench/.data/cpu-prof');
 
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 /** The benchmark's etcd, set once it runs. */
 let etcdURL = '';
 
@@ -119,7 +123,7 @@ async function measure(n: number, pid: number | undefined, etcdPid: number | und
 }
 
 /** A small HTTPS client on one keep-alive agent: what a controller's client-go does. */
-function apiClient(srv: StartedAPIServer) {
+function apiClient(srv: { port: number; caFile: string }) {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: readFileSync(srv.caFile) });
   const call = (method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> =>
     new Promise((resolveP, reject) => {
@@ -188,6 +192,38 @@ async function apiRun(srv: StartedAPIServer, etcdPid: number | undefined, ns: st
     }
   } finally {
     c.close();
+  }
+}
+
+/**
+ * Creates through bench/lib/bare-front-end.ts, which does only what any HTTPS front end must
+ * (parse, stamp, encrypt, group put, answer): the ceiling our API server's creates could reach here.
+ */
+async function floorRun(srv: StartedAPIServer, etcdPid: number | undefined, ns: string, payloads: string[]): Promise<Measured> {
+  const child = fork(join(BENCH_DIR, 'lib/bare-front-end.ts'), [etcdURL, join(srv.dir, 'serving.crt'), join(srv.dir, 'serving.key')], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise<number>((resolveP, reject) => {
+      const timer = setTimeout(() => reject(new Error('the bare front end did not start within 30 s')), 30_000);
+      child.once('message', (m) => (clearTimeout(timer), resolveP(Number(m))));
+      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`the bare front end exited with ${code}`))));
+    });
+    const c = apiClient({ port, caFile: srv.caFile });
+    try {
+      const base = `/api/v1/namespaces/${ns}/secrets`;
+      const create = async (name: string, payload: string) => {
+        const r = await c.call('POST', base, secretBody(name, payload));
+        if (r.status !== 201) throw new Error(`bare front end create ${name}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+      };
+      await drive(WARMUP, CONCURRENCY, (i) => create(`warm-${i}`, payloads[i % payloads.length]!));
+      return await measure(N, child.pid, etcdPid, (i) => create(`s-${i}`, payloads[i % payloads.length]!));
+    } finally {
+      c.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
   }
 }
 
@@ -263,7 +299,7 @@ async function main(): Promise<void> {
     process.env.NODE_OPTIONS = `${savedNodeOptions ?? ''} --import=${pathToFileURL(preload).href}`.trim();
   }
   const payloads = Array.from({ length: 64 }, () => randomBytes(Math.floor((DATA_BYTES * 3) / 4)).toString('base64'));
-  const results = { rawPlain: { put: [] as Measured[], get: [] as Measured[] }, rawEnc: { put: [] as Measured[], get: [] as Measured[] }, identity: [] as ApiRun[], aescbc: [] as ApiRun[] };
+  const results = { rawPlain: { put: [] as Measured[], get: [] as Measured[] }, rawEnc: { put: [] as Measured[], get: [] as Measured[] }, identity: [] as ApiRun[], aescbc: [] as ApiRun[], floor: [] as Measured[] };
   try {
     srv = await startAPIServer({ etcd, encryptionConfig: IDENTITY_CONFIG });
     tmpDirs.push(srv.dir);
@@ -289,6 +325,9 @@ async function main(): Promise<void> {
       const re = await rawRun(etcd, `/bench/raw-enc-${round}`, aes.storedBytes);
       results.rawEnc.put.push(re.put);
       results.rawEnc.get.push(re.get);
+
+      process.stderr.write(`round ${round + 1}: bare HTTPS front end (floor)...\n`);
+      results.floor.push(await floorRun(srv, etcd.proc.pid, `bench-floor-${round}`, payloads));
     }
   } finally {
     await srv?.stop();
@@ -302,6 +341,7 @@ async function main(): Promise<void> {
   const rawEnc = { put: medianOf(results.rawEnc.put), get: medianOf(results.rawEnc.get) };
   const id = { create: medianOf(results.identity.map((r) => r.create)), get: medianOf(results.identity.map((r) => r.get)) };
   const aes = { create: medianOf(results.aescbc.map((r) => r.create)), get: medianOf(results.aescbc.map((r) => r.get)) };
+  const floor = medianOf(results.floor);
   const plainBytes = results.identity[0]!.storedBytes;
   const encBytes = results.aescbc[0]!.storedBytes;
 
@@ -337,6 +377,7 @@ async function main(): Promise<void> {
           rawRow('raw etcd3 (encrypted size)', encBytes, rawEnc),
           apiRow('API server, identity', plainBytes, id),
           apiRow('API server, aescbc', encBytes, aes),
+          ['bare HTTPS front end, aescbc (floor)', encBytes, ops(floor), '-', us(floor.serverCpuUs), us(floor.etcdCpuUs), us(floor.clientCpuUs), floor.etcdCalls.toFixed(2)],
         ],
       ) +
       '\n\n',
@@ -365,10 +406,13 @@ async function main(): Promise<void> {
         ['aescbc / raw etcd (encrypted size)', pct(r.aesRawC), pct(r.aesRawG), '>= 70 %', met(r.aesRawC >= 0.7 && r.aesRawG >= 0.7), byCpu(aes.create, true, rawEnc.put, false, aes.get, true, rawEnc.get, false)],
         ['aescbc / identity', pct(r.aesIdC), pct(r.aesIdG), '>= 90 %', met(r.aesIdC >= 0.9 && r.aesIdG >= 0.9), byCpu(aes.create, true, id.create, true, aes.get, true, id.get, true)],
         ['identity / raw etcd (plain size)', pct(r.idRawC), pct(r.idRawG), '-', '-', byCpu(id.create, true, rawPlain.put, false, id.get, true, rawPlain.get, false)],
+        ['bare front end / raw etcd (encrypted size)', pct(ratio(floor, rawEnc.put)), '-', '-', '-', `${pct(cpuRatio(floor, true, rawEnc.put, false))} / -`],
+        ['aescbc / bare front end', pct(ratio(aes.create, floor)), '-', '-', '-', `${pct(cpuRatio(aes.create, true, floor, true))} / -`],
       ],
     ) + '\n',
   );
   process.stdout.write(`\nraw etcd3 baseline: single-key puts and gets from one etcd3 client, ${CONCURRENCY} in flight; load average at the end ${fmtLoad()}\n`);
+  process.stdout.write('bare front end: bench/lib/bare-front-end.ts, the least an HTTPS front end does per create (no auth, validation or per-object CAS)\n');
   if (CPU_PROF_DIR) process.stdout.write(`API server CPU profiles: ${CPU_PROF_DIR}\n`);
 }
 

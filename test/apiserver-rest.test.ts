@@ -14,7 +14,7 @@ import { createCA, issueServerCert, issueClientCert, writeCertKeyPair, writeCert
 import { compactOnce, COMPACT_REV_KEY } from '../src/storage/compactor.js';
 import * as k8s from '@kubernetes/client-node';
 import { startEtcd, etcdctl, type StartedEtcd } from './helpers/etcd.js';
-import { startAPIServer, BOB_TOKEN, type StartedAPIServer } from './helpers/apiserver.js';
+import { startAPIServer, ADMIN_TOKEN, BOB_TOKEN, type StartedAPIServer } from './helpers/apiserver.js';
 import { waitFor } from '../src/util/time.js';
 
 const CM = (name: string, data: Record<string, string> = { a: '1' }, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data });
@@ -173,6 +173,24 @@ describe('apiserver REST semantics', { timeout: 120_000 }, () => {
     const big = await srv.req('POST', '/api/v1/namespaces/default/configmaps', { body: CM('big', { a: 'x'.repeat(70 * 1024) }) });
     assert.equal(big.status, 413);
     assert.equal(big.json.reason, 'RequestEntityTooLarge');
+    // Without a Content-Length (chunked), the limit is enforced while the body streams in.
+    const chunked = await new Promise<{ status: number; text: string }>((resolveP, reject) => {
+      const r = request(
+        { host: '127.0.0.1', port: srv.port, path: '/api/v1/namespaces/default/configmaps', method: 'POST', ca: readFileSync(srv.caFile), timeout: 20_000, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolveP({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      r.on('error', reject);
+      r.on('timeout', () => r.destroy(new Error('no answer to a chunked oversized body within 20 s')));
+      const body = JSON.stringify(CM('big-chunked', { a: 'x'.repeat(70 * 1024) }));
+      r.write(body.slice(0, 1000));
+      r.end(body.slice(1000));
+    });
+    assert.equal(chunked.status, 413);
+    assert.equal(JSON.parse(chunked.text).reason, 'RequestEntityTooLarge');
     const badName = await srv.req('POST', '/api/v1/namespaces/default/configmaps', { body: CM('Bad_Name') });
     assert.equal(badName.status, 422);
     assert.match(badName.json.message, /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);

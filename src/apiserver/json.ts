@@ -8,6 +8,8 @@ import { setOwn } from './schema.js';
 export class JsonSyntaxError extends Error {}
 
 const MAX_DEPTH = 1000;
+/** What ends or interrupts a run of plain string characters: a quote, a backslash, a control character. */
+const STRING_SPECIAL = /["\\\x00-\x1f]/g;
 
 export function parseJsonWithDuplicates(text: string): { value: unknown; duplicates: string[] } {
   let i = 0;
@@ -24,18 +26,31 @@ export function parseJsonWithDuplicates(text: string): { value: unknown; duplica
     }
   };
   const parseString = (): string => {
-    // Find the closing quote, then let JSON.parse decode escapes exactly.
+    // Jump between the characters that matter with a native regex scan; only strings with escapes
+    // go through JSON.parse, which decodes them exactly as encoding/json does.
     const start = i;
-    i++;
+    let escaped = false;
+    STRING_SPECIAL.lastIndex = i + 1;
     for (;;) {
-      if (i >= text.length) fail('in string literal');
-      const c = text.charCodeAt(i);
-      if (c === 0x22) break;
-      if (c === 0x5c) i += 2;
-      else if (c < 0x20) fail('in string literal');
-      else i++;
+      const m = STRING_SPECIAL.exec(text);
+      if (!m) {
+        i = text.length;
+        return fail('in string literal');
+      }
+      const c = text.charCodeAt(m.index);
+      if (c === 0x22) {
+        i = m.index + 1;
+        break;
+      }
+      if (c === 0x5c) {
+        escaped = true;
+        STRING_SPECIAL.lastIndex = m.index + 2;
+        continue;
+      }
+      i = m.index;
+      return fail('in string literal');
     }
-    i++;
+    if (!escaped) return text.slice(start + 1, i - 1);
     try {
       return JSON.parse(text.slice(start, i)) as string;
     } catch {
