@@ -177,12 +177,18 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
         }
         chunks.push(c);
       };
-      const onEnd = () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      let ended = false;
+      const onEnd = () => {
+        ended = true;
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      };
       req.on('data', onData);
       req.once('end', onEnd);
       req.once('error', reject);
-      // After 'end' this is a no-op; before it, the client went away mid-body.
-      req.once('close', () => reject(new Error('the client closed the connection before the body ended')));
+      // 'close' follows 'end' on every request; only before it did the client go away mid-body.
+      req.once('close', () => {
+        if (!ended) reject(new Error('the client closed the connection before the body ended'));
+      });
     });
   }
 

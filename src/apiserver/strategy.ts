@@ -14,7 +14,8 @@ const MANAGEMENT_STATE = /^(Managed|Unmanaged|Force|Removed)$/;
 
 /** RFC 3339 with seconds precision, as metav1.Time marshals. */
 export function nowTimestamp(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // RFC 3339 in whole seconds, as metav1.Time serializes: drop toISOString's milliseconds.
+  return `${d.toISOString().slice(0, 19)}Z`;
 }
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
