@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { createCA, issueServerCert, issueClientCert, writeCertKeyPair, writeCert } from '../../src/pki/index.js';
 import { freePorts } from '../../src/util/ports.js';
 import { waitFor } from '../../src/util/time.js';
-import { trackPid, untrackPid } from './cleanup.js';
+import { trackPid, trackTempDir, untrackPid } from './cleanup.js';
 import type { StartedEtcd } from './etcd.js';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
@@ -56,6 +56,7 @@ function yamlConfig(o: Record<string, unknown>): string {
 
 export async function startAPIServer(opts: APIServerOptions): Promise<StartedAPIServer> {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-apiserver-'));
+  trackTempDir(dir);
   const ca = await createCA({ commonName: 'apiserver-test-ca' });
   const caFile = join(dir, 'ca.crt');
   writeCert(caFile, ca.certPem);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 /**
  * Last-resort cleanup for child processes a test started: whatever a test's own teardown
@@ -54,4 +55,22 @@ export function trackMarker(marker: string): void {
 }
 process.on('exit', () => {
   for (const m of markers) killByMarker(m);
+});
+
+/**
+ * Temp dirs the helpers made (data dirs, homes, API server dirs) go at exit, after the processes
+ * above are killed: a day of test and benchmark runs otherwise fills the disk. A failed run keeps
+ * them, since its error messages point at the logs inside.
+ */
+const tempDirs = new Set<string>();
+export function trackTempDir(dir: string): void {
+  tempDirs.add(dir);
+}
+process.on('exit', (code) => {
+  if (code !== 0 || (process.exitCode !== undefined && process.exitCode !== 0)) return;
+  for (const d of tempDirs) {
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {}
+  }
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { etcdBinaries } from '../../src/etcd/binaries.js';
 import { freePorts } from '../../src/util/ports.js';
 import { waitFor } from '../../src/util/time.js';
-import { trackPid, untrackPid } from './cleanup.js';
+import { trackPid, trackTempDir, untrackPid } from './cleanup.js';
 
 export interface TlsFiles {
   ca: string;
@@ -33,7 +33,12 @@ export const bins = etcdBinaries();
  * The process is killed at test-process exit even if the test forgets to stop it.
  */
 export async function startEtcd(opts: { dataDir?: string; tls?: TlsFiles; extraArgs?: string[]; name?: string } = {}): Promise<StartedEtcd> {
-  const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), 'etcd-ops-test-')), 'data');
+  let dataDir = opts.dataDir;
+  if (dataDir === undefined) {
+    const tmp = mkdtempSync(join(tmpdir(), 'etcd-ops-test-'));
+    trackTempDir(tmp);
+    dataDir = join(tmp, 'data');
+  }
   const name = opts.name ?? 'default';
   const [cport, pport] = await freePorts(2);
   const scheme = opts.tls ? 'https' : 'http';

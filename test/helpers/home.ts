@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterFile } from '../../src/home/cluster-file.js';
-import { killByMarker, trackMarker } from './cleanup.js';
+import { killByMarker, trackMarker, trackTempDir } from './cleanup.js';
 import { runCli, type CliResult } from './cli.js';
 
 export interface TestHome {
@@ -22,6 +22,7 @@ export interface TestHome {
 export async function upHome(args: string[] = []): Promise<TestHome & { up: CliResult }> {
   const home = mkdtempSync(join(tmpdir(), 'etcd-ops-home-'));
   trackMarker(home);
+  trackTempDir(home);
   const cli = (a: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) => runCli([...a, '--home', home], opts);
   const up = await cli(['up', ...args], { timeoutMs: 90_000 });
   if (up.code !== 0) {

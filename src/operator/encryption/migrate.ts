@@ -109,35 +109,60 @@ export async function migrateComponent(
     let pagesSinceSave = 0;
     const began = Date.now();
     let walked = 0;
-    while (more || inflight.length) {
-      while (more && inflight.length < concurrency) {
-        const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
-        const last = page.kvs[page.kvs.length - 1];
-        more = page.more && last !== undefined;
-        if (!last) break;
-        inflight.push({ start, done: rewriteStale(ctx.etcd, transformers, gr, page.kvs, ctx.options.etcdTimeoutMs) });
-        start = after(last.key);
+    // Progress is saved beside the work, not in its way: a save through the API server costs
+    // milliseconds the pipeline would otherwise stand still for. One save at a time, each of a
+    // snapshot, so the record only moves forward; a failed save stops the migration at the next page.
+    let saving: Promise<void> | undefined;
+    let saveError: unknown;
+    const saveBeside = () => {
+      if (saving) return; // the next save point records newer progress anyway
+      const snapshot = JSON.parse(JSON.stringify(rec)) as MigrationRecord;
+      saving = saveRecord(ctx, c, snapshot)
+        .then(onProgress)
+        .catch((err: unknown) => {
+          saveError ??= err;
+        })
+        .finally(() => {
+          saving = undefined;
+        });
+    };
+    try {
+      while (more || inflight.length) {
+        if (saveError) throw saveError;
+        while (more && inflight.length < concurrency) {
+          const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
+          const last = page.kvs[page.kvs.length - 1];
+          more = page.more && last !== undefined;
+          if (!last) break;
+          inflight.push({ start, done: rewriteStale(ctx.etcd, transformers, gr, page.kvs, ctx.options.etcdTimeoutMs) });
+          start = after(last.key);
+        }
+        const head = inflight.shift();
+        if (!head) break;
+        const x = await head.done;
+        const n = x.rewritten + x.fresh + x.raced;
+        st.objects += n;
+        rec.objects += n;
+        st.continueKey = inflight[0]?.start ?? start;
+        walked += n;
+        // An admin may cap the rate to spare a busy etcd (spec.unsupportedConfigOverrides.encryption.migrationObjectsPerSecond).
+        const rate = ctx.options.migrationObjectsPerSecond;
+        if (rate) await sleep((walked / rate) * 1000 - (Date.now() - began));
+        pagesSinceSave++;
+        if ((pagesSinceSave >= concurrency || Date.now() - savedAt >= SAVE_EVERY_MS) && (more || inflight.length)) {
+          savedAt = Date.now();
+          pagesSinceSave = 0;
+          rec.current = gr;
+          saveBeside();
+        }
       }
-      const head = inflight.shift();
-      if (!head) break;
-      const x = await head.done;
-      const n = x.rewritten + x.fresh + x.raced;
-      st.objects += n;
-      rec.objects += n;
-      st.continueKey = inflight[0]?.start ?? start;
-      walked += n;
-      // An admin may cap the rate to spare a busy etcd (spec.unsupportedConfigOverrides.encryption.migrationObjectsPerSecond).
-      const rate = ctx.options.migrationObjectsPerSecond;
-      if (rate) await sleep((walked / rate) * 1000 - (Date.now() - began));
-      pagesSinceSave++;
-      if ((pagesSinceSave >= concurrency || Date.now() - savedAt >= SAVE_EVERY_MS) && (more || inflight.length)) {
-        savedAt = Date.now();
-        pagesSinceSave = 0;
-        rec.current = gr;
-        await saveRecord(ctx, c, rec);
-        await onProgress();
-      }
+    } finally {
+      // After a failure, pages still in flight may fail too: their errors are that same failure.
+      for (const p of inflight) p.done.catch(() => {});
+      // Never leave a save running behind a failure: a retry must not find it landing later.
+      await saving;
     }
+    if (saveError) throw saveError;
     st.done = true;
     st.continueKey = prefixRangeEnd(Buffer.from(prefix)).toString('latin1');
     rec.done.push(gr);
