@@ -62,10 +62,11 @@ export async function rewriteStale(client: Etcd3, transformers: TransformerForRe
 
 async function casPuts(client: Etcd3, batch: Array<{ kv: RawKV; value: Buffer }>, deadlineMs: number): Promise<boolean> {
   try {
+    const keys = batch.map(({ kv }) => Buffer.from(kv.key));
     const r = await client.kv.txn(
       {
-        compare: batch.map(({ kv }) => ({ key: Buffer.from(kv.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: kv.modRevision })),
-        success: batch.map(({ kv, value }) => ({ request_put: { key: Buffer.from(kv.key), value } })),
+        compare: batch.map(({ kv }, i) => ({ key: keys[i]!, target: 'Mod' as const, result: 'Equal' as const, mod_revision: kv.modRevision })),
+        success: batch.map(({ value }, i) => ({ request_put: { key: keys[i]!, value } })),
         failure: [],
       },
       { deadline: Date.now() + deadlineMs },
