@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEtcd, type StartedEtcd } from '../test/helpers/etcd.js';
 import { startAPIServer, ADMIN_TOKEN, type StartedAPIServer } from '../test/helpers/apiserver.js';
 import { etcdctlTable } from '../src/cli/printers/table.js';
+import { cpuSeconds } from './lib/cpu.js';
 
 const args = process.argv.slice(2);
 function opt(name: string, def: number): number {
@@ -74,19 +75,6 @@ async function drive(n: number, concurrency: number, op: (i: number) => Promise<
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return n / s;
-}
-
-/** User+system CPU seconds a process has used so far (Linux /proc), to tell where the time goes. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime) counted from 1; `rest` starts at field 3.
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 interface Measured {

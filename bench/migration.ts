@@ -22,6 +22,7 @@ import type { EncryptionKey } from '../src/operator/encryption/keys.js';
 import { DEFAULT_OPTIONS } from '../src/operator/main.js';
 import { ADMIN_TOKEN, startAPIServer } from '../test/helpers/apiserver.js';
 import { startEtcd } from '../test/helpers/etcd.js';
+import { cpuSeconds } from './lib/cpu.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,16 +64,6 @@ async function seed(client: Etcd3, ns: string, n: number): Promise<void> {
 }
 
 const rate = (n: number, ms: number) => (n / ms) * 1000;
-
-/** User+system CPU seconds a process has used so far (Linux /proc): where the time goes. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 interface Run {
   rate: number;

@@ -14,7 +14,6 @@ const MANAGEMENT_STATE = /^(Managed|Unmanaged|Force|Removed)$/;
 
 /** RFC 3339 with seconds precision, as metav1.Time marshals. */
 export function nowTimestamp(d = new Date()): string {
-  // RFC 3339 in whole seconds, as metav1.Time serializes: drop toISOString's milliseconds.
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
