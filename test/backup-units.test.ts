@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupNames, backupStamp, latestSnapshotName, pairedName, parseBackupName } from '../src/backup/names.js';
 import { EMPTY_REQUEST, GrpcFrameReader, decodeSnapshotResponse } from '../src/backup/grpc-frames.js';
-import { operatorResource, parseOperatorObject, progressingMessage, refusal } from '../src/backup/operators.js';
+import { operatorResource, parseOperatorObject, progressingMessage, refusal, unsettled } from '../src/backup/operators.js';
 import { analyzeValues, encryptedPercent } from '../src/backup/analyze.js';
 import { BackupKeys } from '../src/backup/keys.js';
 import { AsyncBatchWriter, BatchWriter, RunFiles } from '../src/backup/files.js';
@@ -123,6 +123,18 @@ describe('operator objects: is a rollout in progress?', () => {
     assert.equal(refusal([]), undefined);
     const unreadable = parseOperatorObject(key, Buffer.from('k8s\0\n\x02v1', 'latin1'))!;
     assert.match(refusal([unreadable])!, /^Could not find the status of the kube-apiserver operator: .*protobuf.*--force/);
+  });
+
+  it("calls the control plane settled only once every node runs each static pod operator's latest revision", () => {
+    const nodes = ['master-0', 'master-1'];
+    const state = (resource: string, status: unknown) => parseOperatorObject(`/kubernetes.io/operator.openshift.io/${resource}/cluster`, Buffer.from(JSON.stringify({ status })))!;
+    const at = (rev: number, target?: number) => nodes.map((nodeName) => ({ nodeName, currentRevision: rev, ...(target ? { targetRevision: target } : {}) }));
+    const done = state('etcds', { latestAvailableRevision: 2, nodeStatuses: at(2) });
+    assert.equal(unsettled([done, state('authentications', {})], nodes), undefined, 'operators without revisions do not hold it up');
+    assert.equal(unsettled([state('kubeapiservers', { latestAvailableRevision: 0 }), done], nodes), 'the kube-apiserver operator has not published its first revision yet');
+    assert.equal(unsettled([state('kubeapiservers', { latestAvailableRevision: 3, nodeStatuses: [{ nodeName: 'master-0', currentRevision: 3 }] })], nodes), 'the kube-apiserver operator has not yet seen master-1 at revision 3');
+    assert.equal(unsettled([state('etcds', { latestAvailableRevision: 3, nodeStatuses: at(3, 4) })], nodes), 'the etcd operator has not yet seen master-0, master-1 at revision 3');
+    assert.equal(unsettled([state('etcds', { latestAvailableRevision: 2, nodeStatuses: at(2), conditions: [{ type: 'NodeInstallerProgressing', status: 'True' }] })], nodes), progressingMessage('etcd'));
   });
 });
 

@@ -18,6 +18,9 @@ const OPERATOR_NAMES: ReadonlyArray<readonly [string, string]> = [
   ['authentications', 'authentication'],
 ];
 
+/** Operators that roll static pods out by revision on every control-plane node. */
+const STATIC_POD_OPERATORS = ['kubeapiservers', 'etcds'];
+
 export interface Condition {
   type: string;
   status: string;
@@ -33,6 +36,9 @@ export interface OperatorState {
   progressing: Condition[];
   /** Set when the object cannot be read: the check cannot vouch for this operator. */
   unreadable?: string;
+  /** Static pod operators: the newest revision and where each node stands. */
+  latestAvailableRevision?: number;
+  nodes?: Array<{ nodeName: string; currentRevision: number; targetRevision?: number }>;
 }
 
 export function operatorName(resource: string): string {
@@ -57,7 +63,18 @@ export function parseOperatorObject(key: string, value: Buffer): OperatorState |
     state.unreadable = value.subarray(0, 4).toString('latin1') === 'k8s\0' ? 'it is stored as protobuf, not JSON' : 'it is not JSON';
     return state;
   }
-  const conditions = (obj as { status?: { conditions?: unknown } })?.status?.conditions;
+  const status = (obj as { status?: { conditions?: unknown; latestAvailableRevision?: unknown; nodeStatuses?: unknown } })?.status;
+  if (typeof status?.latestAvailableRevision === 'number') state.latestAvailableRevision = status.latestAvailableRevision;
+  if (Array.isArray(status?.nodeStatuses)) {
+    state.nodes = (status.nodeStatuses as Array<{ nodeName?: unknown; currentRevision?: unknown; targetRevision?: unknown }>)
+      .filter((n) => typeof n?.nodeName === 'string')
+      .map((n) => ({
+        nodeName: n.nodeName as string,
+        currentRevision: typeof n.currentRevision === 'number' ? n.currentRevision : 0,
+        ...(typeof n.targetRevision === 'number' && n.targetRevision > 0 ? { targetRevision: n.targetRevision } : {}),
+      }));
+  }
+  const conditions = status?.conditions;
   if (conditions === undefined || conditions === null) return state;
   if (!Array.isArray(conditions)) {
     state.unreadable = 'its status.conditions is not a list';
@@ -92,6 +109,30 @@ export function refusal(states: OperatorState[]): string | undefined {
       return `Could not find the status of the ${s.name} operator: ${s.key}: ${s.unreadable}. Pass the --force flag to skip checks.`;
     }
     if (s.progressing.length) return progressingMessage(s.name);
+  }
+  return undefined;
+}
+
+/**
+ * What `up` still waits for, or undefined once the control plane has settled: no operator
+ * progressing, and every static pod operator has seen each of `nodeNames` run its latest revision.
+ * Right after the hosts start, the operator has not yet heard from every node, and a backup taken
+ * then would be refused a moment later.
+ */
+export function unsettled(states: OperatorState[], nodeNames: string[]): string | undefined {
+  const why = refusal(states);
+  if (why) return why;
+  for (const s of sortOperators(states)) {
+    const latest = s.latestAvailableRevision;
+    if (!latest) {
+      if (STATIC_POD_OPERATORS.includes(s.resource)) return `the ${s.name} operator has not published its first revision yet`;
+      continue;
+    }
+    const behind = nodeNames.filter((n) => {
+      const node = s.nodes?.find((x) => x.nodeName === n);
+      return !node || node.currentRevision !== latest || node.targetRevision !== undefined;
+    });
+    if (behind.length) return `the ${s.name} operator has not yet seen ${behind.join(', ')} at revision ${latest}`;
   }
   return undefined;
 }

@@ -51,6 +51,14 @@ export function register(program: Command): void {
       await life.waitHealthy(target.conn, flags.timeout);
       const { loadCredentials } = await import('../home/credentials.js');
       await life.waitApiReady(cluster.apiServer.url, loadCredentials(home).ca.certPem, Math.max(5000, flags.timeout - (Date.now() - started)));
+      // Healthy is not settled: the operator still has to hear from every node. Until it has,
+      // `etcd-ops backup` would refuse, so up waits a little longer, and says so if it must stop.
+      const unsettled = await life.waitSettled(
+        target.conn,
+        cluster.hosts.map((h) => h.name),
+        Math.max(10_000, flags.timeout - (Date.now() - started)),
+      );
+      if (unsettled) process.stderr.write(`etcd-ops: the control plane is up, but not settled yet: ${unsettled}; \`etcd-ops backup\` refuses until it is\n`);
       const { printUpSummary } = await import('./printers/up.js');
       process.stdout.write(await printUpSummary(home, cluster, target.conn));
     });

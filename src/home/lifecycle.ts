@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { runningAgent, startAgent, stopAgent } from '../agent/control.js';
 import { etcdBinaries, etcdVersion } from '../etcd/binaries.js';
-import type { Connection } from '../etcd/connection.js';
+import { withClient, type Connection } from '../etcd/connection.js';
 import { endpointHealths, type EndpointHealth } from '../etcd/health.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
 import { installRevision } from '../staticpod/install.js';
@@ -151,3 +151,25 @@ export async function waitHealthy(conn: Connection, timeoutMs: number): Promise<
   }
 }
 
+
+/**
+ * Waits until the operators have settled (see unsettled()); returns what is still unsettled when
+ * the time is up, so `up` can say so rather than fail: the cluster itself is healthy by then.
+ */
+export async function waitSettled(conn: Connection, nodeNames: string[], timeoutMs: number): Promise<string | undefined> {
+  const { OPERATOR_PREFIX, parseOperatorObject, unsettled } = await import('../backup/operators.js');
+  const deadline = Date.now() + timeoutMs;
+  let why: string | undefined = 'the operator objects could not be read yet';
+  for (;;) {
+    try {
+      const res = await withClient(conn, conn.endpoints, (c) => c.getAll().prefix(OPERATOR_PREFIX).exec());
+      const states = res.kvs.map((kv) => parseOperatorObject(kv.key.toString('utf8'), kv.value)).filter((x) => x !== undefined);
+      why = states.length ? unsettled(states, nodeNames) : 'no operator has reported yet';
+      if (!why) return undefined;
+    } catch (err) {
+      why = `cannot read the operators' status: ${(err as Error).message}`;
+    }
+    if (Date.now() > deadline) return why;
+    await sleep(250);
+  }
+}
