@@ -6,8 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { createCA, issueServerCert, issueClientCert, writeCertKeyPair, writeCert } from '../src/pki/index.js';
@@ -16,6 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startEtcd, etcdctl, type StartedEtcd } from './helpers/etcd.js';
 import { startAPIServer, ADMIN_TOKEN, BOB_TOKEN, type StartedAPIServer } from './helpers/apiserver.js';
 import { waitFor } from '../src/util/time.js';
+import { tempDir } from './helpers/cleanup.js';
 
 const CM = (name: string, data: Record<string, string> = { a: '1' }, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data });
 
@@ -62,7 +62,7 @@ describe('apiserver REST semantics', { timeout: 120_000 }, () => {
 
   before(async () => {
     // etcd with client-certificate auth, certificates from src/pki: the API server's etcd client speaks TLS.
-    const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-rest-pki-'));
+    const dir = tempDir('etcd-ops-rest-pki-');
     const ca = await createCA();
     writeCert(join(dir, 'ca.crt'), ca.certPem);
     const server = writeCertKeyPair(dir, 'etcd', await issueServerCert(ca, { commonName: 'etcd', dnsNames: ['localhost'] }));

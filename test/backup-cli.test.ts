@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { upHome, type TestHome } from './helpers/home.js';
@@ -15,6 +14,7 @@ import { waitFor } from '../src/util/time.js';
 import { inspectBackup } from '../src/backup/inspect.js';
 import { OPERATOR_PREFIX, parseOperatorObject, refusal } from '../src/backup/operators.js';
 import { backupFiles } from './helpers/backups.js';
+import { tempDir } from './helpers/cleanup.js';
 
 
 
@@ -26,7 +26,7 @@ import { backupFiles } from './helpers/backups.js';
 describe('etcd-ops backup on a running local control plane', { timeout: 180_000 }, () => {
   let h: TestHome;
   let client: Etcd3;
-  const work = mkdtempSync(join(tmpdir(), 'etcd-ops-backup-'));
+  const work = tempDir('etcd-ops-backup-');
 
   before(async () => {
     h = await upHome();

@@ -2,8 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { createCA, issueClientCert, issueServerCert, writeCert, writeCertKeyPair } from '../src/pki/index.js';
@@ -18,6 +17,7 @@ import { assertOneLineError, runCli } from './helpers/cli.js';
 import { etcdctl, startEtcd, type StartedEtcd } from './helpers/etcd.js';
 import { etcdctlStatus, txnPuts } from './helpers/snapshots.js';
 import { backupFiles } from './helpers/backups.js';
+import { tempDir } from './helpers/cleanup.js';
 
 const ENC_FILE = 'secrets/encryption-config/encryption-config';
 
@@ -61,7 +61,7 @@ describe('etcd-ops backup --endpoints over TLS, with encrypted data', { timeout:
   let client: Etcd3;
   let tlsFlags: string[];
   let tls: { ca: Buffer; cert: Buffer; key: Buffer };
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-backup-tls-'));
+  const dir = tempDir('etcd-ops-backup-tls-');
   const etcKube = join(dir, 'etc-kubernetes');
   const srd = join(etcKube, 'static-pod-resources');
   let first: { snapshot: string; bundle: string; stamp: string };

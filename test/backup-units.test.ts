@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupNames, backupStamp, latestSnapshotName, pairedName, parseBackupName } from '../src/backup/names.js';
 import { EMPTY_REQUEST, GrpcFrameReader, decodeSnapshotResponse } from '../src/backup/grpc-frames.js';
@@ -15,6 +14,7 @@ import { parseEncryptionConfiguration } from '../src/encryption/index.js';
 import { installRevision } from '../src/staticpod/install.js';
 import { parsePod } from '../src/staticpod/pod.js';
 import { UserError } from '../src/util/errors.js';
+import { tempDir } from './helpers/cleanup.js';
 
 describe('backup file names (cluster-backup.sh)', () => {
   it('stamps with %F_%H%M%S and puts __POSSIBLY_DIRTY__ before the extension', () => {
@@ -192,7 +192,7 @@ describe('what the values of a snapshot need', () => {
 
 describe("a run's files", () => {
   it('never clobbers, and removes only what this run made', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-runfiles-'));
+    const dir = tempDir('etcd-ops-runfiles-');
     const theirs = join(dir, 'snapshot_old.db');
     writeFileSync(theirs, 'keep me');
     const files = new RunFiles();
@@ -230,7 +230,7 @@ describe('the static pods a host runs', () => {
     );
 
   it('takes the revision the manifest runs, skips stray pods, and refuses a required pod without manifest', () => {
-    const root = mkdtempSync(join(tmpdir(), 'etcd-ops-pods-'));
+    const root = tempDir('etcd-ops-pods-');
     const dirs = { manifests: join(root, 'manifests'), staticPodResources: join(root, 'static-pod-resources') };
     installRevision(dirs, 'etcd-pod', 5, pod(root, 'etcd-pod', 5), []);
     installRevision(dirs, 'etcd-pod', 4, pod(root, 'etcd-pod', 4), []);

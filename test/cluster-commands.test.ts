@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createCA, issueClientCert, issueServerCert, writeCert, writeCertKeyPair } from '../src/pki/index.js';
 import { freePorts } from '../src/util/ports.js';
 import { assertOneLineError, runCli } from './helpers/cli.js';
 import { etcdctl, startEtcd, type StartedEtcd } from './helpers/etcd.js';
+import { tempDir } from './helpers/cleanup.js';
 
 const bigJson = (t: string) => JSON.parse(t.replace(/:(\d{16,})/g, ':"$1"'));
 
@@ -81,7 +81,7 @@ describe('cluster commands against any etcd through --endpoints', { timeout: 90_
 describe('a TLS cluster with client-certificate auth', { timeout: 60_000 }, () => {
   let etcd: StartedEtcd;
   let tlsFlags: string[];
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-tls-'));
+  const dir = tempDir('etcd-ops-tls-');
   before(async () => {
     const ca = await createCA({ commonName: 'etcd-ca' });
     writeCert(join(dir, 'ca.crt'), ca.certPem);
@@ -113,7 +113,7 @@ describe('a TLS cluster with client-certificate auth', { timeout: 60_000 }, () =
 });
 
 describe('bad input gets one clear line and a non-zero exit', { timeout: 60_000 }, () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'etcd-ops-bad-'));
+  const scratch = tempDir('etcd-ops-bad-');
 
   it('an unknown home', async () => {
     assertOneLineError(await runCli(['endpoint', 'status', '--home', join(scratch, 'nope')]), /no etcd-ops home at .*nope: run `etcd-ops up/);

@@ -1,13 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startEtcd, bins, type StartedEtcd } from './helpers/etcd.js';
 import { projectRoot, assertOneLineError } from './helpers/cli.js';
-import { trackPid, untrackPid } from './helpers/cleanup.js';
+import { trackPid, untrackPid, tempDir } from './helpers/cleanup.js';
 import { loadEncryptionConfiguration } from '../src/encryption/index.js';
 
 const LEAKY_RAW = 'KEYMATERIAL-DO-NOT-LEAK-32bytes!';
@@ -50,7 +49,7 @@ function etcdctlBin(member: StartedEtcd, args: string[], input?: Buffer): Buffer
 const asText = (r: BinResult) => ({ code: r.code, stdout: r.stdout.toString('latin1'), stderr: r.stderr });
 
 describe('etcd-ops encryption encrypt|decrypt through a real etcd', { timeout: 180_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-enc-cli-'));
+  const dir = tempDir('etcd-ops-enc-cli-');
   const config = join(dir, 'encryption-config.yaml');
   const otherKeyConfig = join(dir, 'other-key.yaml');
   const badConfig = join(dir, 'bad.yaml');

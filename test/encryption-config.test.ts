@@ -1,7 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeEncryptionConfiguration,
@@ -11,6 +10,7 @@ import {
   ConfigError,
 } from '../src/encryption/index.js';
 import { UserError } from '../src/util/errors.js';
+import { tempDir } from './helpers/cleanup.js';
 
 const LEAKY_RAW = 'KEYMATERIAL-DO-NOT-LEAK-32bytes!';
 const LEAKY = Buffer.from(LEAKY_RAW).toString('base64'); // 32 bytes
@@ -35,7 +35,7 @@ function configError(text: string): ConfigError {
 }
 
 describe('EncryptionConfiguration', { timeout: 30_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-enc-config-'));
+  const dir = tempDir('etcd-ops-enc-config-');
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('parses a full configuration in YAML and the same in JSON', () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +13,7 @@ import { assertOneLineError } from './helpers/cli.js';
 import { ENCRYPTED_PREFIXES, storedValues } from './helpers/etcdvalues.js';
 import { upHome, type TestHome } from './helpers/home.js';
 import { adminClient, CORE, createMany, kubectl, secret } from './helpers/kube.js';
+import { tempDir } from './helpers/cleanup.js';
 
 const SEED_KAS = `{range .items[0].status.conditions[?(@.type=="Encrypted")]}{.reason}{"\\n"}{.message}{"\\n"}`;
 
@@ -225,7 +225,7 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
   });
 
   it('refuses a backup while a migration runs, ends correctly when the mode changes mid-migration, then backs up what the bundle decrypts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-enc-backup-'));
+    const dir = tempDir('etcd-ops-enc-backup-');
     const a = await t.cli(['encryption', 'enable', 'aesgcm']);
     assert.equal(a.code, 0, a.stderr);
     await waitFor('the aesgcm migration to be under way', 120_000, () => migration(4).catch(() => undefined), 200);

@@ -1,16 +1,16 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCA, issueServerCert, issueClientCert, writeCertKeyPair, writeCert, describeCert, verifyIssuedBy } from '../src/pki/index.js';
 import { spawnSync } from 'node:child_process';
 import { startEtcd, etcdctl, bins, type StartedEtcd } from './helpers/etcd.js';
+import { tempDir } from './helpers/cleanup.js';
 
 describe('pki', { timeout: 60_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-ops-pki-'));
+  const dir = tempDir('etcd-ops-pki-');
   let etcd: StartedEtcd | undefined;
   after(async () => {
     await etcd?.stop();

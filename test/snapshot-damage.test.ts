@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEtcd, etcdctl } from './helpers/etcd.js';
 import { BoltBuilder, bucketValue, etcdOps, etcdRoot, inlineBucket, kvProto, resumMeta, revKey, txnPuts, withTrailer } from './helpers/snapshots.js';
 import { SnapshotError, openSnapshotBytes, snapshotStatus, type OpenOptions, type SnapshotStatus } from '../src/snapshot/index.js';
+import { tempDir } from './helpers/cleanup.js';
 
 /** Runs everything the reader offers on `bytes`; returns the status, or the SnapshotError. */
 function exercise(bytes: Uint8Array, opts?: OpenOptions): SnapshotStatus | SnapshotError {
@@ -53,7 +53,7 @@ describe('damaged and hostile snapshots', { timeout: 90_000 }, () => {
   let realStatus: SnapshotStatus;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'etcd-ops-snapdmg-'));
+    dir = tempDir('etcd-ops-snapdmg-');
     const member = await startEtcd({ dataDir: join(dir, 'data') });
     try {
       etcdctl(member, ['txn'], txnPuts(Array.from({ length: 120 }, (_, i) => [`/registry/configmaps/ns/cm-${String(i).padStart(4, '0')}`, `data-${i}`])));

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEtcd, etcdctl, type StartedEtcd } from './helpers/etcd.js';
 import { etcdctlLarge, etcdctlStatus, etcdOps, txnPuts } from './helpers/snapshots.js';
 import { formatStatus, openSnapshot, snapshotStatus, writeValues, type StatusFormat } from '../src/snapshot/index.js';
+import { tempDir } from './helpers/cleanup.js';
 
 /**
  * `etcd-ops snapshot status` against `etcdctl snapshot status` (3.4) on snapshots of a real
@@ -27,7 +27,7 @@ describe('snapshot status/get vs etcdctl on real snapshots', { timeout: 120_000 
   const rev = () => Number(/"revision":(\d+)/.exec(etcdctl(member!, ['get', 'nonexistent-key', '-w', 'json']))![1]);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'etcd-ops-snap-'));
+    dir = tempDir('etcd-ops-snap-');
     member = await startEtcd({ dataDir: join(dir, 'data'), extraArgs: ['--max-txn-ops', '20000', '--max-request-bytes', String(8 << 20)] });
     save('empty');
 

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Last-resort cleanup for child processes a test started: whatever a test's own teardown
@@ -74,3 +76,10 @@ process.on('exit', (code) => {
     } catch {}
   }
 });
+
+/** A fresh temp dir that goes at exit with the helpers' own (kept after a failed run). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  trackTempDir(dir);
+  return dir;
+}
