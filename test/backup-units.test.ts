@@ -15,6 +15,7 @@ import { installRevision } from '../src/staticpod/install.js';
 import { parsePod } from '../src/staticpod/pod.js';
 import { UserError } from '../src/util/errors.js';
 import { tempDir } from './helpers/cleanup.js';
+import { varint } from './helpers/snapshots.js';
 
 describe('backup file names (cluster-backup.sh)', () => {
   it('stamps with %F_%H%M%S and puts __POSSIBLY_DIRTY__ before the extension', () => {
@@ -43,16 +44,6 @@ describe('backup file names (cluster-backup.sh)', () => {
 });
 
 /** protobuf helpers for hand-made SnapshotResponses. */
-function varint(n: bigint): Buffer {
-  const out: number[] = [];
-  do {
-    let b = Number(n & 0x7fn);
-    n >>= 7n;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-}
 const field = (no: number, wire: number, body: Buffer) => Buffer.concat([varint(BigInt((no << 3) | wire)), wire === 2 ? varint(BigInt(body.length)) : Buffer.alloc(0), body]);
 const frame = (msg: Buffer) => {
   const head = Buffer.alloc(5);
