@@ -17,7 +17,7 @@ interface Vector {
   goError?: string;
 }
 
-const file = JSON.parse(readFileSync(new URL('../../shared/vectors/k8s-encryption-vectors.json', import.meta.url), 'utf8')) as { count: number; vectors: Vector[] };
+const file = JSON.parse(readFileSync(new URL('./fixtures/k8s-encryption-vectors.json', import.meta.url), 'utf8')) as { count: number; vectors: Vector[] };
 
 /** The vectors' reader model: one provider entry with exactly one key, no identity fallback. */
 function readerFor(v: Vector) {
