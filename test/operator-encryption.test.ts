@@ -205,7 +205,9 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
     process.kill(pidOf('kube-apiserver'), 'SIGKILL');
     await waitSettled(kube, 'the migration to finish after the crash', (r) =>
       r.components.every((c) => c.writeKey === 'aescbc:2' && c.keys.find((k) => k.name.endsWith('-2'))?.migratedResources.length === c.resources.length));
-    const log = readFileSync(`${hostPaths(t.home, 'master-0').podLogs}/openshift-kube-apiserver-operator_etcd-ops-operator-master-0/operator.log`, 'utf8');
+    const logDir = `${hostPaths(t.home, 'master-0').podLogs}/openshift-kube-apiserver-operator_etcd-ops-operator-master-0/operator`;
+    // One CRI log file per start of the container: the resume is in the one after the SIGKILL.
+    const log = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('');
     assert.match(log, /migration of openshift-kube-apiserver to key 2 resumes: \d+ resources done, [1-9]\d* objects rewritten/);
     await checkAll('k8s:enc:aescbc:v1:2:');
   });
