@@ -1,4 +1,4 @@
-import { BoltWriter, type WriteResult } from '../bbolt/writer.js';
+import { BoltWriter, type BucketSource, type WriteResult } from '../bbolt/writer.js';
 import { writeDbFileAtomic } from '../bbolt/file.js';
 import { patchBucket, type BucketPatch } from '../bbolt/patch.js';
 import { openDbTree } from '../snapshot/tree.js';
@@ -31,7 +31,7 @@ export function rewriteDb(path: string, opts: RewriteOptions = {}): RewriteResul
   try {
     const bump = opts.bump !== undefined && opts.bump > 0n ? revisionBump(tree.lastKey([KEY_BUCKET]), opts.bump) : undefined;
     const patches = [bump?.patch, opts.patch].filter((p): p is BucketPatch => p !== undefined);
-    let root = tree.root();
+    let root: BucketSource = tree.root();
     for (const p of patches) root = patchBucket(root, p);
     const pageSize = tree.meta.pageSize;
     const result = writeDbFileAtomic(opts.out ?? path, pageSize, (sink) => new BoltWriter(sink, { pageSize, fillPercent: opts.fillPercent, txid: tree.meta.txid + 1n }).write(root));
