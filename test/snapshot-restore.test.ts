@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bins, etcdctl, startEtcd, type StartedEtcd } from './helpers/etcd.js';
 import { etcdctlLarge, etcdctlStatus, etcdOps, txnPuts } from './helpers/snapshots.js';
 import { tempDir } from './helpers/cleanup.js';
@@ -210,7 +211,21 @@ describe('snapshot restore with a revision bump, on real etcd 3.4', { timeout: 1
     const r = etcdOps(['snapshot', 'restore', raw, '--data-dir', join(dir, 'x4'), '--bump-revision', '5', '--mark-compacted']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /snapshot missing hash .*add --skip-hash-check/);
+    // ETCDCTL_BIN picks the etcdctl to run.
+    const bad = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'etcd-ops.js'), 'snapshot', 'restore', snap, '--data-dir', join(dir, 'x5')], { encoding: 'utf8', env: { ...process.env, ETCDCTL_BIN: '/nonexistent/etcdctl' } });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /ETCDCTL_BIN=\/nonexistent\/etcdctl is not an executable/);
     assert.deepEqual(readdirSync(join(dataDir, 'member')).sort(), before);
     assert.deepEqual(readdirSync(dir).filter((n) => /^(x\d|\.x\d)/.test(n)), [], 'nothing created for refused restores');
+  });
+
+  it('restores into an existing empty data dir, and without a bump leaves etcdctl\'s db as it is', () => {
+    const dataDir = join(dir, 'empty-dir');
+    mkdirSync(dataDir);
+    const r = etcdOps(['snapshot', 'restore', snap, '--data-dir', dataDir, '-w', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { dataDir });
+    assert.deepEqual(readdirSync(dataDir), ['member']);
+    assert.deepEqual(contents(join(dataDir, 'member', 'snap', 'db')), contents(join(dir, 'plain', 'member', 'snap', 'db')));
   });
 });
