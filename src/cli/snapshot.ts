@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
+import { registerRestore } from './snapshot-restore.js';
 
 /**
  * `etcd-ops snapshot status|get`: read etcd snapshot files (or a raw member/snap/db) offline,
  * with no etcd running. status prints what `etcdctl snapshot status` prints.
  */
 export function register(program: Command): void {
-  const snapshot = program.command('snapshot').description('Inspect etcd snapshot files offline (no etcd needed)');
+  const snapshot = program.command('snapshot').description('Inspect etcd snapshot files offline (no etcd needed), and restore them');
 
   snapshot
     .command('status')
@@ -46,6 +47,8 @@ export function register(program: Command): void {
         snap.close();
       }
     });
+
+  registerRestore(snapshot);
 }
 
 /** Writes to stdout, waiting when its buffer is full (large outputs, slow pipes). */
