@@ -13,6 +13,7 @@
  * - unknown parameters are ignored.
  */
 import { ApiError, errors, type FieldError } from './status.js';
+import type { FieldValidation } from './decode.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -133,8 +134,6 @@ export function getOptions(q: URLSearchParams): GetOptions {
   if (rv !== '') parseResourceVersion(rv);
   return { resourceVersion: rv };
 }
-
-export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
 export interface WriteOptions {
   dryRun: boolean;
