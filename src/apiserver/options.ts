@@ -147,7 +147,7 @@ export interface PatchOptions extends WriteOptions {
 
 function validateWrite(q: URLSearchParams, errs: FieldError[]): WriteOptions {
   const dryRun = q.getAll('dryRun');
-  if (dryRun.some((v) => v !== 'All')) errs.push({ type: 'FieldValueNotSupported', field: 'dryRun', value: goStrings(dryRun), supported: ['All'] });
+  if (dryRun.some((v) => v !== 'All')) errs.push({ type: 'FieldValueNotSupported', field: 'dryRun', value: dryRun, supported: ['All'] });
   const fieldManager = first(q, 'fieldManager') ?? '';
   // Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
   if (Buffer.byteLength(fieldManager) > 128) errs.push({ type: 'FieldValueTooLong', field: 'fieldManager', detail: 'may not be more than 128 bytes' });
@@ -158,11 +158,6 @@ function validateWrite(q: URLSearchParams, errs: FieldError[]): WriteOptions {
   if (fv === 'Ignore' || fv === 'Warn' || fv === 'Strict') fieldValidation = fv;
   else if (fv !== '') errs.push({ type: 'FieldValueNotSupported', field: 'fieldValidation', value: fv, supported: ['', 'Ignore', 'Strict', 'Warn'] });
   return { dryRun: dryRun.length > 0, fieldManager, fieldValidation };
-}
-
-/** Go's %v of a []string, as kube prints an unsupported dryRun. */
-function goStrings(v: string[]): string {
-  return `[]string{${v.map((s) => JSON.stringify(s)).join(', ')}}`;
 }
 
 export function createOptions(q: URLSearchParams): WriteOptions {
@@ -218,7 +213,7 @@ export function deleteOptions(q: URLSearchParams, body: Record<string, unknown> 
   if (o.propagationPolicy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(o.propagationPolicy)) {
     errs.push({ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: o.propagationPolicy, supported: ['Foreground', 'Background', 'Orphan', 'nil'] });
   }
-  if (dry.some((v) => v !== 'All')) errs.push({ type: 'FieldValueNotSupported', field: 'dryRun', value: goStrings(dry), supported: ['All'] });
+  if (dry.some((v) => v !== 'All')) errs.push({ type: 'FieldValueNotSupported', field: 'dryRun', value: dry, supported: ['All'] });
   invalid('DeleteOptions', errs);
   return o;
 }
