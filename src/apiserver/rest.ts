@@ -432,7 +432,10 @@ export class Rest {
     let body: Record<string, unknown> = {};
     if (s.body && s.body.length) {
       const parsed = parseBody(s.body, s.req.headers['content-type']);
-      body = pruneAndCheck(parsed.value, deleteOptionsSchema, [], 'Ignore', 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions', 'DeleteOptions').obj;
+      const what = 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions';
+      // JSON null decodes to empty options, as into a Go struct; anything but an object is a 400.
+      if (parsed.value !== null && (typeof parsed.value !== 'object' || Array.isArray(parsed.value))) throw errors.badRequest(`${what}: the body is not a JSON object`);
+      if (parsed.value !== null) body = pruneAndCheck(parsed.value, deleteOptionsSchema, [], 'Ignore', what, 'DeleteOptions').obj;
     }
     return deleteOptions(s.query, body);
   }
