@@ -171,16 +171,17 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
   });
 
   it('finding: label selectors never match Object.prototype properties (kubectl delete cm -l constructor)', async () => {
-    assert.equal((await raw(srv, 'POST', '/api/v1/namespaces/developer/configmaps', json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', labels: { app: 'x' } } }))).status, 201);
+    assert.equal((await raw(srv, 'POST', '/api/v1/namespaces', json({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'probe' } }))).status, 201);
+    assert.equal((await raw(srv, 'POST', '/api/v1/namespaces/probe/configmaps', json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', labels: { app: 'x' } } }))).status, 201);
     for (const sel of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
-      const d = srv.kubectl(['-n', 'developer', 'delete', 'cm', '-l', sel], { token: DEVELOPER_TOKEN });
+      const d = srv.kubectl(['-n', 'probe', 'delete', 'cm', '-l', sel]);
       // __proto__ is no label key: refused (by kubectl or the server); the others select nothing.
       if (sel === '__proto__') assert.notEqual(d.status, 0);
       else assert.match(`${d.stdout}${d.stderr}`, /No resources found/, sel);
-      const l = await raw(srv, 'GET', `/api/v1/namespaces/developer/configmaps?labelSelector=${sel}`, { token: DEVELOPER_TOKEN });
+      const l = await raw(srv, 'GET', `/api/v1/namespaces/probe/configmaps?labelSelector=${sel}`);
       if (sel !== '__proto__') assert.deepEqual(l.json.items, [], sel);
     }
-    assert.equal((await raw(srv, 'GET', '/api/v1/namespaces/developer/configmaps/keep')).status, 200, 'still there');
+    assert.equal((await raw(srv, 'GET', '/api/v1/namespaces/probe/configmaps/keep')).status, 200, 'still there');
   });
 
   it('finding: deleting openshift-*, kube-system or default is refused to all but system:masters, even with cluster-admin', async () => {
@@ -210,12 +211,12 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
       `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"l4","annotations":{"a":"${'x'.repeat(256 * 1024)}"}}}`,
     ];
     for (const body of bad) {
-      const r = await raw(srv, 'POST', '/api/v1/namespaces/developer/configmaps', { token: DEVELOPER_TOKEN, body, headers: { 'Content-Type': 'application/json' } });
+      const r = await raw(srv, 'POST', '/api/v1/namespaces/probe/configmaps', { body, headers: { 'Content-Type': 'application/json' } });
       assert.equal(r.status, 422, body.slice(0, 100));
       assert.equal(r.json.reason, 'Invalid');
       assert.match(r.json.message, /metadata\.(labels|annotations)/);
     }
-    const patch = await raw(srv, 'PATCH', '/api/v1/namespaces/developer/configmaps/keep', { token: DEVELOPER_TOKEN, ...mergePatch({ metadata: { labels: { 'bad key!': 'v' } } }) });
+    const patch = await raw(srv, 'PATCH', '/api/v1/namespaces/probe/configmaps/keep', mergePatch({ metadata: { labels: { 'bad key!': 'v' } } }));
     assert.equal(patch.status, 422, 'patches are validated too');
   });
 
@@ -288,13 +289,13 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
   });
 
   it('issue 18: pretty=true indents JSON (Status errors too); unknown parameters are ignored', async () => {
-    const p = await raw(srv, 'GET', '/api/v1/namespaces/developer/configmaps/keep?pretty=true&nonsense=1');
+    const p = await raw(srv, 'GET', '/api/v1/namespaces/probe/configmaps/keep?pretty=true&nonsense=1');
     assert.equal(p.status, 200);
     assert.match(p.text, /^\{\n {2}"kind": "ConfigMap",\n/);
-    const e = await raw(srv, 'GET', '/api/v1/namespaces/developer/configmaps/nope?pretty=1');
+    const e = await raw(srv, 'GET', '/api/v1/namespaces/probe/configmaps/nope?pretty=1');
     assert.match(e.text, /^\{\n {2}"kind": "Status"/);
-    assert.doesNotMatch((await raw(srv, 'GET', '/api/v1/namespaces/developer/configmaps/keep?pretty=yes')).text, /\n/, 'pretty=yes is not a ParseBool form: compact');
-    assert.match((await raw(srv, 'GET', '/api/v1/namespaces/developer/configmaps/keep', { headers: { 'User-Agent': 'curl/8.5.0' } })).text, /^\{\n/, 'curl gets pretty output, as from kube-apiserver');
+    assert.doesNotMatch((await raw(srv, 'GET', '/api/v1/namespaces/probe/configmaps/keep?pretty=yes')).text, /\n/, 'pretty=yes is not a ParseBool form: compact');
+    assert.match((await raw(srv, 'GET', '/api/v1/namespaces/probe/configmaps/keep', { headers: { 'User-Agent': 'curl/8.5.0' } })).text, /^\{\n/, 'curl gets pretty output, as from kube-apiserver');
   });
 
   it('issue 18: client-node informers keep working, with bookmarks', async () => {
