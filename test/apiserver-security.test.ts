@@ -274,6 +274,8 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
   });
 
   it('issue 18: watch=True, watch=t and watch=1 stream events (and watch=yes, as kube’s conversion reads it); watch=false lists', async () => {
+    const cm = await raw(srv, 'POST', '/api/v1/namespaces/developer/configmaps', { token: DEVELOPER_TOKEN, ...json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' } }) });
+    assert.equal(cm.status, 201);
     for (const w of ['True', 't', '1', 'yes', 'TRUE']) {
       const r = await raw(srv, 'GET', `/api/v1/namespaces/developer/configmaps?watch=${w}`, { token: DEVELOPER_TOKEN, idleMs: 300 });
       assert.equal(r.status, 200, w);
