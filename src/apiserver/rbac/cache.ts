@@ -65,12 +65,12 @@ export class PolicyCache implements PolicySource {
 
   /** Lists and watches until stop(); retries every second while etcd does not answer. */
   async start(): Promise<void> {
-    while (!this.stopped) {
+    for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.resync();
         return;
       } catch (err) {
-        this.log(`RBAC cache waiting for etcd: ${(err as Error).message}`);
+        if (attempt % 30 === 0) this.log(`RBAC cache waiting for etcd: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

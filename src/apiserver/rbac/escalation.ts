@@ -37,10 +37,10 @@ export function confirmNoEscalation(authz: RBACAuthorizer, user: UserInfo, def: 
   }
   if (!BINDING_RESOURCES.has(def.resource)) return;
   const ref = (obj.roleRef ?? {}) as { kind?: string; name?: string };
-  const roleNs = ref.kind === 'Role' ? ns : '';
   const roleResource = ref.kind === 'Role' ? 'roles' : 'clusterroles';
-  if (allowedVerb(authz, user, 'bind', roleResource, roleNs, String(ref.name ?? ''))) return;
-  const rules = authz.roleRules(ref.kind === 'Role' ? 'Role' : 'ClusterRole', roleNs, String(ref.name ?? ''));
+  // kube asks for `bind` in the binding's namespace, whichever kind of role it names.
+  if (allowedVerb(authz, user, 'bind', roleResource, ns, String(ref.name ?? ''))) return;
+  const rules = authz.roleRules(ref.kind === 'Role' ? 'Role' : 'ClusterRole', ns, String(ref.name ?? ''));
   if (!rules) throw errors.forbidden(def, name, `${roleResource}.${RBAC_GROUP} ${JSON.stringify(ref.name ?? '')} not found`);
   const missing = uncovered(authz.rulesFor(user, ns), rules);
   if (missing.length) refuse(def, name, user, missing);
