@@ -352,6 +352,11 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
     assert.notEqual(toAdmin.status, 0);
     assert.match(toAdmin.stderr, /is forbidden: user "bob" .*attempting to grant RBAC permissions not currently held:\n\{APIGroups:\["\*"\], Resources:\["\*"\], Verbs:\["\*"\]\}/s);
     assert.equal(bob(['create', 'rolebinding', 'x-view', '--clusterrole=view', '--user=x', '-n', 'team']).status, 0, 'view is within admin');
+    // The `bind` verb on a role lets bob bind it without holding its permissions.
+    const binder = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'binder' }, rules: [{ verbs: ['bind'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['cluster-admin'] }] };
+    assert.equal((await raw(srv, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', json(binder))).status, 201);
+    assert.equal(srv.kubectl(['create', 'rolebinding', 'bob-binder', '--role=binder', '--user=bob', '-n', 'team']).status, 0);
+    await waitFor('bob to hold bind on cluster-admin', 10_000, () => (bob(['create', 'rolebinding', 'me-cluster-admin', '--clusterrole=cluster-admin', '--user=bob', '-n', 'team']).status === 0 ? true : undefined), 200);
     const crb = srv.kubectl(['create', 'clusterrolebinding', 'dev-admin', '--clusterrole=cluster-admin', '--user=developer'], { token: DEVELOPER_TOKEN });
     assert.match(crb.stderr, /is forbidden: User "developer" cannot create resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope/);
     const rb = await raw(srv, 'GET', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/x-view');
