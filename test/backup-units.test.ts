@@ -15,6 +15,8 @@ import { installRevision } from '../src/staticpod/install.js';
 import { parsePod } from '../src/staticpod/pod.js';
 import { UserError } from '../src/util/errors.js';
 import { tempDir } from './helpers/cleanup.js';
+import { assertOneLineError, runCli } from './helpers/cli.js';
+import { makeDirs } from '../src/util/fsx.js';
 import { varint } from './helpers/snapshots.js';
 
 describe('backup file names (cluster-backup.sh)', () => {
@@ -237,5 +239,26 @@ describe('the static pods a host runs', () => {
     renameSync(join(dirs.manifests, 'etcd-pod.yaml'), join(root, 'aside.yaml'));
     assert.throws(() => findRunningPods(root, 'master-0'), /^UserError: master-0: it has revisions but no manifest .*etcd-pod\.yaml, so its etcd member is not running/);
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('the backup folder: bounded creation, errors in words', () => {
+  it('finding: `etcd-ops backup /proc/x` ends at once with one clear line (Node 20’s recursive mkdir spins there)', async () => {
+    const started = Date.now();
+    const r = await runCli(['backup', '/proc/etcd-ops-backup-test/sub', '--endpoints', 'http://127.0.0.1:9'], { timeoutMs: 30_000 });
+    assertOneLineError(r, /^etcd-ops: cannot create the folder \/proc\/etcd-ops-backup-test\/sub: \/proc\/etcd-ops-backup-test: the file system there does not allow new folders/);
+    assert.ok(Date.now() - started < 30_000);
+  });
+
+  it('finding: a path through a file says so in words, not "ENOTDIR: not a directory, mkdir"', async () => {
+    const dir = tempDir('etcd-ops-backup-notdir-');
+    writeFileSync(join(dir, 'file'), 'x');
+    const r = await runCli(['backup', join(dir, 'file/sub/deeper'), '--endpoints', 'http://127.0.0.1:9'], { timeoutMs: 30_000 });
+    assertOneLineError(r, new RegExp(`cannot create the folder .*: ${join(dir, 'file')} is a file, not a folder`));
+    assert.doesNotMatch(r.stderr, /ENOTDIR/);
+    makeDirs(join(dir, 'a/b/c'), 0o700);
+    makeDirs(join(dir, 'a/b/c'));
+    assert.ok(existsSync(join(dir, 'a/b/c')), 'makes missing parents, and an existing folder is fine');
+    assert.throws(() => makeDirs(join(dir, 'file')), (e: Error) => e instanceof UserError && /is a file, not a folder/.test(e.message));
   });
 });

@@ -6,6 +6,11 @@ import { hostPaths } from '../src/home/layout.js';
 import { compileRule, RuleError, thresholdRule } from '../src/defrag/rule.js';
 import { planDefrag, belowQuotaThreshold, type MemberSpace } from '../src/defrag/plan.js';
 import { waitFor } from '../src/util/time.js';
+import { observeMembers } from '../src/defrag/observe.js';
+import { runDefrag } from '../src/defrag/run.js';
+import { printDefragResults } from '../src/cli/printers/defrag.js';
+import { withClient } from '../src/etcd/connection.js';
+import { endpointStatus } from '../src/etcd/status.js';
 import { assertOneLineError } from './helpers/cli.js';
 import { fill } from './helpers/fill.js';
 import { upHome, type TestHome } from './helpers/home.js';
@@ -127,6 +132,28 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
     }
     await waitFor('master-1 to return', 30_000, async () => ((await t.cli(['endpoint', 'health'])).code === 0 ? true : undefined), 500);
   });
+  it('finding: the summary reports leadership as observed at each step, not as planned (the leader changed mid-run)', async () => {
+    const conn = { endpoints: t.endpoints.split(','), commandTimeoutMs: 10_000, dialTimeoutMs: 2000 };
+    const targets = t.cluster.hosts.map((h) => ({ endpoint: h.clientURL, name: h.name, metricsURL: h.metricsURL }));
+    const { members } = await observeMembers(conn, targets);
+    const plan = planDefrag(members, { rule: compileRule('true'), all: true });
+    const planned = plan.steps.at(-1)!.member;
+    assert.ok(planned.isLeader, 'the plan puts the leader last');
+    // After the plan, leadership moves (as when the leader is killed mid-run).
+    const to = members.find((m) => !m.isLeader)!;
+    await withClient(conn, [planned.endpoint], (c) => c.maintenance.moveLeader({ targetID: to.memberId.toString() }));
+    await waitFor('leadership to move', 15_000, async () => ((await endpointStatus(conn, to.endpoint)).status?.leader === to.memberId ? true : undefined), 100);
+    const events: string[] = [];
+    const results = await runDefrag(conn, targets, plan, { commandTimeoutMs: 30_000, catchUpTimeoutMs: 30_000, minWaitMs: 0, onEvent: (l) => events.push(l) });
+    const of = (name?: string) => results.find((r) => r.name === name)!;
+    assert.equal(of(planned.name).wasLeader, false, `${planned.name} was no longer the leader at its step`);
+    assert.equal(of(to.name).wasLeader, true, `${to.name} was the leader at its step`);
+    assert.ok(events.some((e) => e.includes(`${planned.name} is no longer the leader`)), events.join('\n'));
+    const table = printDefragResults(results);
+    assert.match(table, new RegExp(`${planned.name}[^\n]*\|\s+false\s+\|`));
+    assert.equal((await t.cli(['endpoint', 'health'])).code, 0);
+  });
+
   it('compact --keep keeps that much history, from the revision samples the operator records', async () => {
     const { Etcd3 } = await import('etcd3');
     const c = new Etcd3({ hosts: t.endpoints.split(',') });

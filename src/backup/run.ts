@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEncryptionConfiguration } from '../encryption/index.js';
 import { describeEtcdError, withClient, type Connection } from '../etcd/connection.js';
@@ -6,6 +6,7 @@ import { memberIdHex } from '../etcd/ids.js';
 import { endpointStatus, type MemberStatus } from '../etcd/status.js';
 import { formatStatus, snapshotStatus, type StatusReport } from '../snapshot/index.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { makeDirs } from '../util/fsx.js';
 import { version } from '../version.js';
 import { writeResourcesArchive } from './archive.js';
 import { AsyncBatchWriter, RunFiles } from './files.js';
@@ -53,7 +54,7 @@ export interface BackupResult {
 export async function runBackup(req: BackupRequest): Promise<BackupResult> {
   const dir = resolve(req.dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${req.dir} is a file: give a folder to save the backup in`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const names = backupNames(backupStamp(req.now), req.force);
   const snapshotPath = join(dir, names.snapshot);
   const resourcesPath = join(dir, names.resources);

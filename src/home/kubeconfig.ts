@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { writeFileAtomic } from '../util/fsx.js';
 import { hostPaths } from './layout.js';
 import { ADMIN_USER, DEVELOPER_USER, tokenOf, type Credentials } from './credentials.js';
+import { DEVELOPER_NAMESPACE } from '../apiserver/rbac/policy.js';
 
 export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
 /** A host's own kubeconfig, as a kubelet has /etc/kubernetes/kubeconfig. */
@@ -22,11 +23,12 @@ function kubeconfig(serverURL: string, creds: Credentials, users: Array<{ name: 
 
 /**
  * `<home>/kubeconfig` for kubectl and client libraries: the load balancer's URL, the cluster CA,
- * and two users: admin (current context) and developer, a non-admin for trying permissions.
+ * and two users: admin (current context) and developer, a non-admin who may edit the `developer`
+ * namespace only (the context's namespace), for trying permissions.
  */
 export function writeKubeconfig(home: string, serverURL: string, creds: Credentials): string {
   const path = kubeconfigPath(home);
-  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: 'admin', user: ADMIN_USER }, { name: 'developer', user: DEVELOPER_USER, namespace: 'default' }]), 0o600);
+  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: 'admin', user: ADMIN_USER }, { name: 'developer', user: DEVELOPER_USER, namespace: DEVELOPER_NAMESPACE }]), 0o600);
   return path;
 }
 

@@ -43,7 +43,7 @@ export function printDefragResults(results: StepResult[]): string {
     results.map((r) => [
       who(r),
       r.memberId,
-      String(r.wasLeader),
+      r.wasLeader === undefined ? 'unknown' : String(r.wasLeader),
       humanizeBytes(r.before.dbSize),
       r.after ? humanizeBytes(r.after.dbSize) : '',
       r.after ? mb(r.before.dbSize - r.after.dbSize) : '',
