@@ -168,9 +168,12 @@ export class Versions {
         fs.sort((a, b) => Number(!!b.writer && acked(b.writer)) - Number(!!a.writer && acked(a.writer)) || a.rv - b.rv);
         const c = this.chain(e, key);
         const byRv = new Map<Revision, Version>();
-        for (const f of fs) this.addFact(c, byRv, f);
+        const firstSeen = new Map<Revision, number>();
+        for (const f of fs) firstSeen.set(f.rv, Math.min(firstSeen.get(f.rv) ?? Infinity, f.obs?.end ?? Infinity));
+        for (const f of fs) this.addFact(c, byRv, f, firstSeen.get(f.rv)!);
         const [first, ...rest] = c.versions;
         c.versions = [first!, ...rest.sort((a, b) => a.rv - b.rv)];
+        this.attributeDeletes(c, firstSeen);
       }
       for (const r of resetReads.filter((x) => x.epoch === e)) this.checkResetRead(r);
     }
@@ -221,9 +224,8 @@ export class Versions {
     return { facts, resetReads };
   }
 
-  private addFact(c: Chain, byRv: Map<Revision, Version>, f: Fact): void {
+  private addFact(c: Chain, byRv: Map<Revision, Version>, f: Fact, seenBy: number): void {
     const existing = byRv.get(f.rv);
-    const seenBy = f.obs?.end ?? Infinity;
     if (existing) {
       const sameWriter = !f.writer || !existing.writer || f.writer === existing.writer;
       if (existing.present !== (f.kind === 'put')) {
@@ -240,7 +242,7 @@ export class Versions {
     }
     let v: Version | undefined;
     if (f.kind === 'put') v = this.putVersion(c, f, seenBy);
-    else v = this.deleteVersion(c, f, seenBy);
+    else v = this.deleteVersion(c, f);
     if (!v) return;
     if (f.obs) v.reads.push(f.obs);
     byRv.set(f.rv, v);
@@ -279,16 +281,49 @@ export class Versions {
     return undefined;
   }
 
-  private deleteVersion(c: Chain, f: Fact, seenBy: number): Version {
-    const base = { key: c.key, epoch: c.epoch, rv: f.rv, present: false, value: f.value, reads: [] as Observation[], kind: 'delete' as const };
-    const w = f.writer ?? this.hidden(c.key, ['delete'], seenBy);
-    if (!w) {
-      this.out.violation('phantom-write', [f.ref], `${f.ref} shows ${c.key} deleted at rv ${f.rv}, by no recorded delete`);
-      return { ...base, start: -Infinity, end: Infinity };
-    }
-    const v: Version = { ...base, writer: w, start: w.start, end: effectEnd(w), startRef: opRef(w), endRef: opRef(w) };
-    this.placement.set(w, v);
+  private deleteVersion(c: Chain, f: Fact): Version {
+    const v: Version = { key: c.key, epoch: c.epoch, rv: f.rv, present: false, value: f.value, reads: [], kind: 'delete', start: -Infinity, end: Infinity };
+    if (f.writer) this.setWriter(v, f.writer);
     return v;
+  }
+
+  private setWriter(v: Version, w: WriteOp): void {
+    Object.assign(v, { writer: w, start: w.start, end: effectEnd(w), startRef: opRef(w), endRef: opRef(w) });
+    this.placement.set(w, v);
+  }
+
+  /**
+   * Deletions seen only by watches belong to unknown-outcome deletes: each to a different one,
+   * begun before the deletion was seen, whose precondition (if any) is the version it deleted.
+   * A bipartite matching (Kuhn's), so one greedy choice cannot starve a later deletion.
+   */
+  private attributeDeletes(c: Chain, firstSeen: Map<Revision, number>): void {
+    const orphans = c.versions.map((v, i) => ({ v, i })).filter(({ v }) => v.kind === 'delete' && !v.writer);
+    if (orphans.length === 0) return;
+    const candidates = (this.unknownByKey.get(c.key) ?? []).filter((w) => w.kind === 'delete' && !this.placement.has(w));
+    const fits = (i: number, w: WriteOp) =>
+      w.start <= (firstSeen.get(c.versions[i]!.rv) ?? Infinity) && (w.kind !== 'delete' || w.precondition === undefined || w.precondition === c.versions[i - 1]!.rv);
+    const owner = new Map<WriteOp, number>();
+    const tryAssign = (o: number, seen: Set<WriteOp>): boolean => {
+      for (const w of candidates) {
+        if (seen.has(w) || !fits(orphans[o]!.i, w)) continue;
+        seen.add(w);
+        const cur = owner.get(w);
+        if (cur === undefined || tryAssign(cur, seen)) {
+          owner.set(w, o);
+          return true;
+        }
+      }
+      return false;
+    };
+    for (let o = 0; o < orphans.length; o++) tryAssign(o, new Set());
+    const assigned = new Map<number, WriteOp>();
+    for (const [w, o] of owner) assigned.set(o, w);
+    orphans.forEach(({ v }, o) => {
+      const w = assigned.get(o);
+      if (w) this.setWriter(v, w);
+      else this.out.violation('phantom-write', v.reads.slice(0, 1).map((r) => r.ref), `${v.reads[0]?.ref ?? 'a record'} shows ${c.key} deleted at rv ${v.rv}, by no recorded delete that could have done it`);
+    });
   }
 
   /** Every key known before restore e starts epoch e as it was at the backup revision. */
