@@ -123,7 +123,11 @@ function checkList(op: ListOp, vs: Versions, epochs: Epochs, out: Findings): voi
     const item = items.get(c.key);
     if (item) {
       const j = e > 0 && item.rv <= epochs.restoreOf(e).backupRevision ? (c.versions[0]!.rv === item.rv ? 0 : -1) : Versions.indexOf(c, item.rv);
-      if (j < 0 || j === idx) continue; // -1: reported where the item was placed
+      if (j < 0) continue; // reported where the item was placed
+      if (j === idx) {
+        want.reads.push(obs);
+        continue;
+      }
       if (j > idx) {
         out.violation('list-snapshot', [ref], `${ref} at rv ${l.rv} returned ${c.key} at rv ${item.rv}, newer than the list`);
         continue;
@@ -180,10 +184,15 @@ function conflict(key: string, lo: Bound, hi: Bound, out: Findings): void {
 
 function checkBounds(c: Chain, b: Bounds, out: Findings): void {
   const v = c.versions;
+  // The latest start of a write at or before each version: a read of it that ended earlier read
+  // the future, whatever else it conflicts with.
+  let began: Bound = { t: -Infinity, read: false, rv: 0 };
   for (let i = 0; i < v.length; i++) {
+    if (v[i]!.start > began.t) began = { t: v[i]!.start, ref: v[i]!.startRef, read: false, rv: v[i]!.rv };
     if (b.lower[i]!.t > b.upper[i]!.t) conflict(c.key, b.lower[i]!, b.upper[i]!, out);
     const next = b.upper[i + 1] ?? NONE_HIGH;
     for (const r of v[i]!.reads) {
+      if (began.t > r.end) conflict(c.key, began, { t: r.end, ref: r.ref, read: true, rv: v[i]!.rv }, out);
       const lo = maxB({ t: r.start, ref: r.ref, read: true, rv: v[i]!.rv }, b.lower[i]!);
       const hi = minB({ t: r.end, ref: r.ref, read: true, rv: v[i]!.rv }, next);
       if (lo.t > hi.t) conflict(c.key, lo, hi, out);

@@ -60,6 +60,7 @@ interface ResetRead {
   rv: Revision;
   value: Value;
   obs: Observation;
+  isRead: boolean;
 }
 
 const acked = (w: WriteOp) => w.outcome.result === 'ok';
@@ -184,12 +185,13 @@ export class Versions {
     const resetReads: ResetRead[] = [];
     const ep = this.epochs;
     /** An object read in epoch e: an old resourceVersion is the restored state, its version lives before. */
-    const objectRead = (e: number, key: ObjectKey, rv: Revision, value: Value, obs: Observation) => {
+    // A list item counts as a read only once the list is known to be consistent (register.ts).
+    const objectRead = (e: number, key: ObjectKey, rv: Revision, value: Value, obs: Observation, isRead: boolean) => {
       if (e > 0 && rv <= ep.restoreOf(e).backupRevision) {
         facts.push({ epoch: ep.home(rv, e), key, rv, kind: 'put', value, ref: obs.ref });
-        resetReads.push({ epoch: e, key, rv, value, obs });
+        resetReads.push({ epoch: e, key, rv, value, obs, isRead });
       } else {
-        facts.push({ epoch: e, key, rv, kind: 'put', value, ref: obs.ref, obs });
+        facts.push({ epoch: e, key, rv, kind: 'put', value, ref: obs.ref, obs: isRead ? obs : undefined });
       }
     };
     for (const op of this.h.ops) {
@@ -205,11 +207,11 @@ export class Versions {
         const r = op.outcome as { rv: Revision; value: Value };
         const e = ep.of(op.start, op.end, r.rv, false);
         if (e === undefined) this.ambiguous++;
-        else objectRead(e, op.key, r.rv, r.value, { start: op.start, end: op.end, ref });
+        else objectRead(e, op.key, r.rv, r.value, { start: op.start, end: op.end, ref }, true);
       } else {
         const l = op.outcome as { rv: Revision; items: { key: ObjectKey; rv: Revision; value: Value }[] };
         const e = ep.of(op.start, op.end, l.rv)!;
-        for (const it of l.items) objectRead(e, it.key, it.rv, it.value, { start: op.start, end: op.end, ref });
+        for (const it of l.items) objectRead(e, it.key, it.rv, it.value, { start: op.start, end: op.end, ref }, false);
       }
     }
     for (const w of this.h.watches) {
@@ -346,7 +348,7 @@ export class Versions {
     const c = this.chain(r.epoch, r.key);
     const reset = c.versions[0]!;
     if (reset.present && reset.rv === r.rv && reset.value === r.value) {
-      reset.reads.push(r.obs);
+      if (r.isRead) reset.reads.push(r.obs);
       return;
     }
     const restore = this.epochs.restoreOf(r.epoch);
