@@ -190,6 +190,28 @@ describe('the checker accepts what a linearizable store may do', () => {
     assert.deepEqual(r.warnings, []);
   });
 
+  it('two restores: the second from a backup taken after the first; a read during a restore is left out', () => {
+    const s = new Sketch();
+    const a0 = s.create('c1', A, [0, 5], 2);
+    const b0 = s.create('c1', B, [6, 8], 3);
+    s.update('c1', A, [9, 10], 4); // lost by the first restore (backup at rv 3)
+    s.restore([20, 30], 3);
+    s.get('c2', A, [25, 35], [2, a0]); // overlaps the restore: cannot be placed
+    const a1 = s.update('c1', A, [31, 33], BUMP + 5, 2);
+    s.delete('c1', B, [34, 36], BUMP + 6, { value: b0, precondition: 3 });
+    s.update('c1', A, [37, 38], BUMP + 7); // lost by the second restore
+    s.restore([40, 50], BUMP + 6);
+    s.get('c2', A, [51, 52], [BUMP + 5, a1]);
+    s.get('c2', B, [53, 54], 404);
+    s.list('c2', [55, 56], 2 * BUMP, [[A, BUMP + 5, a1]]);
+    const b1 = s.create('c1', B, [57, 58], 2 * BUMP + 1);
+    s.list('f', [60, 61], 2 * BUMP + 1, [[A, BUMP + 5, a1], [B, 2 * BUMP + 1, b1]], { final: true });
+    const r = accepts(s.build());
+    assert.equal(r.stats.restores, 2);
+    assert.equal(r.stats.expectedLost, 2);
+    assert.equal(r.stats.ambiguous, 1);
+  });
+
   it('an encryption migration may rewrite an object with its own value under a new rv', () => {
     const s = new Sketch();
     const v0 = created(s);

@@ -321,10 +321,14 @@ export class Versions {
     for (let o = 0; o < orphans.length; o++) tryAssign(o, new Set());
     const assigned = new Map<number, WriteOp>();
     for (const [w, o] of owner) assigned.set(o, w);
-    orphans.forEach(({ v }, o) => {
+    orphans.forEach(({ v, i }, o) => {
       const w = assigned.get(o);
-      if (w) this.setWriter(v, w);
-      else this.out.violation('phantom-write', v.reads.slice(0, 1).map((r) => r.ref), `${v.reads[0]?.ref ?? 'a record'} shows ${c.key} deleted at rv ${v.rv}, by no recorded delete that could have done it`);
+      if (w) {
+        this.setWriter(v, w);
+        // Whichever fitting delete it was, it began no earlier than the first of them.
+        const first = candidates.filter((x) => fits(i, x)).reduce((a, b) => (b.start < a.start ? b : a));
+        Object.assign(v, { start: first.start, startRef: opRef(first) });
+      } else this.out.violation('phantom-write', v.reads.slice(0, 1).map((r) => r.ref), `${v.reads[0]?.ref ?? 'a record'} shows ${c.key} deleted at rv ${v.rv}, by no recorded delete that could have done it`);
     });
   }
 
