@@ -184,8 +184,8 @@ export class Versions {
     const facts: Fact[] = [];
     const resetReads: ResetRead[] = [];
     const ep = this.epochs;
-    /** An object read in epoch e: an old resourceVersion is the restored state, its version lives before. */
-    // A list item counts as a read only once the list is known to be consistent (register.ts).
+    // An object read in epoch e: an old resourceVersion is the restored state, whose version lives
+    // in an earlier epoch. A list item counts as a read only once its list is consistent (register.ts).
     const objectRead = (e: number, key: ObjectKey, rv: Revision, value: Value, obs: Observation, isRead: boolean) => {
       if (e > 0 && rv <= ep.restoreOf(e).backupRevision) {
         facts.push({ epoch: ep.home(rv, e), key, rv, kind: 'put', value, ref: obs.ref });
