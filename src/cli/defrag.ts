@@ -51,18 +51,28 @@ export function register(program: Command): void {
       return { endpoint, name: host?.name, metricsURL: host?.metricsURL };
     });
     const { defragCommand } = await import('../defrag/procedure.js');
-    const ok = await defragCommand(target.conn, targets, {
-      rule,
-      ruleText: flags.rule ?? 'default (at least 45 % fragmented and at least 100 MiB)',
-      dryRun: flags.dryRun ?? false,
-      force: flags.force ?? false,
-      moveLeader: flags.moveLeader ?? false,
-      recover: flags.recover ?? false,
-      minWaitMs: flags.minWait,
-      catchUpTimeoutMs: flags.catchUpTimeout,
-      json: flags.writeOut === 'json',
-      out: (s) => process.stdout.write(s),
-    });
+    const { defragJson, printDefragEvent } = await import('./printers/defrag.js');
+    const json = flags.writeOut === 'json';
+    const ruleText = flags.rule ?? 'default (at least 45 % fragmented and at least 100 MiB)';
+    const dryRun = flags.dryRun ?? false;
+    const report = await defragCommand(
+      target.conn,
+      targets,
+      {
+        rule,
+        dryRun,
+        force: flags.force ?? false,
+        moveLeader: flags.moveLeader ?? false,
+        recover: flags.recover ?? false,
+        minWaitMs: flags.minWait,
+        catchUpTimeoutMs: flags.catchUpTimeout,
+      },
+      (e) => {
+        if (!json) process.stdout.write(printDefragEvent(e, flags.recover ? 'every member (--recover)' : ruleText, dryRun));
+      },
+    );
+    if (json) process.stdout.write(defragJson(report));
+    const ok = report.results.every((r) => !r.error);
     if (!ok) process.exitCode = 1;
   });
 

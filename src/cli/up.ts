@@ -59,8 +59,9 @@ export function register(program: Command): void {
         Math.max(10_000, flags.timeout - (Date.now() - started)),
       );
       if (unsettled) process.stderr.write(`etcd-ops: the control plane is up, but not settled yet: ${unsettled}; \`etcd-ops backup\` refuses until it is\n`);
+      const { endpointStatuses } = await import('../etcd/status.js');
       const { printUpSummary } = await import('./printers/up.js');
-      process.stdout.write(await printUpSummary(home, cluster, target.conn));
+      process.stdout.write(printUpSummary(home, cluster, await endpointStatuses(target.conn)));
     });
 
   homeOption(program.command('down').description('stops every host of the local control plane; keeps all data')).action(async (flags: { home?: string }) => {
