@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEncryptionConfiguration } from '../encryption/index.js';
-import { describeEtcdError, withClient, type Connection } from '../etcd/connection.js';
+import { describeEtcdError, type Connection } from '../etcd/connection.js';
 import { memberIdHex } from '../etcd/ids.js';
 import { endpointStatus, type MemberStatus } from '../etcd/status.js';
 import { snapshotStatus, type SnapshotStatus, type StatusReport } from '../snapshot/index.js';
@@ -11,7 +11,8 @@ import { writeResourcesArchive } from './archive.js';
 import { AsyncBatchWriter, RunFiles } from './files.js';
 import { MANIFEST_API_VERSION, MANIFEST_KIND, encryptionState, serializeManifest, type BackupManifest, type ComponentEncryptionState } from './manifest.js';
 import { backupNames, backupStamp, type BackupNames } from './names.js';
-import { OPERATOR_PREFIX, parseOperatorObject, refusal, type OperatorState } from './operators.js';
+import { refusal, type OperatorState } from './operators.js';
+import { readOperatorStates } from './read-operators.js';
 import { byteProgress, type Progress } from './progress.js';
 import { snapshotStream } from './snapshot-stream.js';
 import { ENCRYPTION_CONFIG_FILE, findRunningPods, type RunningPod } from './static-pods.js';
@@ -202,13 +203,7 @@ export async function downloadSnapshot(o: { endpoint: string; conn: Connection; 
 /** The operator objects under /kubernetes.io/operator.openshift.io/, read from the member itself. */
 async function readOperators(conn: Connection, endpoint: string): Promise<OperatorState[]> {
   try {
-    const res = await withClient(conn, [endpoint], (c) => c.getAll().prefix(OPERATOR_PREFIX).exec());
-    const states: OperatorState[] = [];
-    for (const kv of res.kvs) {
-      const s = parseOperatorObject(kv.key.toString('utf8'), kv.value);
-      if (s) states.push(s);
-    }
-    return states;
+    return await readOperatorStates(conn, [endpoint]);
   } catch (err) {
     throw new UserError(`cannot read the operators' status from ${endpoint}: ${describeEtcdError(err, conn)}. Pass the --force flag to skip checks.`);
   }

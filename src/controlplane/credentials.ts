@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCA, type CertKeyPair } from '../pki/index.js';
+import { pkiDir } from '../home/layout.js';
 import { writeFileAtomic } from '../util/fsx.js';
 
 /**
@@ -24,10 +25,6 @@ export const ADMIN_USER = 'system:admin';
 export const DEVELOPER_USER = 'developer';
 export const OPERATOR_USER = 'system:serviceaccount:openshift-kube-apiserver-operator:kube-apiserver-operator';
 export const nodeUser = (host: string) => `system:node:${host}`;
-
-export function pkiDir(home: string): string {
-  return join(home, 'pki');
-}
 
 const newToken = () => randomBytes(24).toString('base64url');
 
