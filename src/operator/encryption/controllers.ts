@@ -15,6 +15,7 @@ import {
   keySecret,
   migratedResourcesAnnotation,
   needsNewKey,
+  parseKeySecrets,
   type EncryptionKey,
 } from './keys.js';
 import { migrateComponent, readMigrationRecord } from './migrate.js';
@@ -155,7 +156,6 @@ export async function setComponentConditions(ctx: OperatorContext, c: Component,
 }
 
 async function refreshKeys(ctx: OperatorContext, c: Component): Promise<EncryptionKey[] | undefined> {
-  const { parseKeySecrets } = await import('./keys.js');
   const { items } = await ctx.kube.list(CORE('secrets', KEY_NAMESPACE), { labelSelector: `${LABEL_COMPONENT}=${c.name}` });
   return parseKeySecrets(c.name, items);
 }

@@ -1,5 +1,6 @@
 import { decodeEncryptionConfiguration } from '../../encryption/index.js';
 import { CONFIG, CORE, type KubeObject } from '../../kube/client.js';
+import { parseDuration } from '../../util/duration.js';
 import type { OperatorContext } from '../context.js';
 import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../staticpod/operands.js';
 import type { NodeStatus } from '../staticpod/progress.js';
@@ -54,7 +55,6 @@ export async function observeEncryption(ctx: OperatorContext): Promise<Encryptio
   }
   const kas = operators.get('openshift-kube-apiserver')!;
   const override = kas.spec?.unsupportedConfigOverrides?.encryption?.rotationInterval;
-  const { parseDuration } = await import('../../util/duration.js');
   let rotationIntervalMs = ctx.options.rotationIntervalMs;
   if (typeof override === 'string') {
     try {
