@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { CORE, isConflict, type KubeClient, type KubeObject, type ResourceRef } from '../kube/client.js';
-import { setCondition, type OperatorCondition } from './conditions.js';
+import { setCondition, type Condition } from '../kube/conditions.js';
 
 export const OPERATOR_NAMESPACE = 'openshift-kube-apiserver-operator';
 
@@ -50,7 +50,7 @@ export async function updateStatus(
   }
 }
 
-export async function setConditions(ctx: OperatorContext, ref: ResourceRef, name: string, conditions: OperatorCondition[]): Promise<void> {
+export async function setConditions(ctx: OperatorContext, ref: ResourceRef, name: string, conditions: Condition[]): Promise<void> {
   await updateStatus(ctx, ref, name, (status) => {
     let changed = false;
     for (const c of conditions) changed = setCondition(status, c, ctx.now()) || changed;

@@ -11,9 +11,9 @@ import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
-import { ETCD, KUBE_APISERVER } from './staticpod/operands.js';
-import { syncInstalls } from './staticpod/installer.js';
-import { syncRevisions } from './staticpod/revision.js';
+import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
+import { syncInstalls } from './rollout/installer.js';
+import { syncRevisions } from './rollout/revision.js';
 
 export interface OperatorFlags {
   kubeconfig: string;

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { parseEncryptionConfiguration } from '../../encryption/index.js';
 import { CORE, isAlreadyExists, type KubeObject } from '../../kube/client.js';
 import { recordEvent, setConditions, type OperatorContext } from '../context.js';
-import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../staticpod/operands.js';
+import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../rollout/operands.js';
 import { COMPONENTS, type Component } from './components.js';
-import { encryptedCondition, migrationProgressing, type Condition } from './conditions.js';
+import type { Condition } from '../../kube/conditions.js';
+import { encryptedCondition, migrationProgressing } from './conditions.js';
 import {
   ANN_MIGRATED_RESOURCES,
   ANN_MIGRATED_TIMESTAMP,
