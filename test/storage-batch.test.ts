@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
 import { startEtcd, type StartedEtcd } from './helpers/etcd.js';
-import { createEtcdClient } from '../src/storage/etcd.js';
+import { createEtcdClient } from '../src/etcd/client.js';
 import { Store } from '../src/storage/store.js';
 import { StorageError } from '../src/storage/errors.js';
 
@@ -33,8 +33,8 @@ describe('storage: batched reads and guarded creates', { timeout: 60_000 }, () =
 
   before(async () => {
     [etcd, small] = await Promise.all([startEtcd(), startEtcd({ extraArgs: ['--max-txn-ops', '4'] })]);
-    client = createEtcdClient({ endpoints: [etcd.clientURL] }, 5000);
-    smallClient = createEtcdClient({ endpoints: [small.clientURL] }, 5000);
+    client = createEtcdClient({ endpoints: [etcd.clientURL], dialTimeoutMs: 5000, callTimeoutMs: 5000, faults: 'retry-once' });
+    smallClient = createEtcdClient({ endpoints: [small.clientURL], dialTimeoutMs: 5000, callTimeoutMs: 5000, faults: 'retry-once' });
     store = new Store(client, () => plain, { timeoutMs: 5000 });
   });
   after(async () => {

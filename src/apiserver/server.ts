@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Etcd3 } from 'etcd3';
 import { loadTransformers } from '../encryption/index.js';
-import { createEtcdClient } from '../storage/etcd.js';
+import { createEtcdClient, readEtcdTls } from '../etcd/client.js';
 import { Store } from '../storage/store.js';
 import { startCompactor, type Compactor } from '../storage/compactor.js';
 import { UserError } from '../util/errors.js';
@@ -46,7 +46,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   }
   const transformers = loadTransformers(cfg.encryptionConfigFile);
   const metrics = new Metrics();
-  const client: Etcd3 = createEtcdClient(cfg.etcd, cfg.etcdRequestTimeoutMs);
+  const client: Etcd3 = createEtcdClient({ endpoints: cfg.etcd.endpoints, tls: readEtcdTls(cfg.etcd), dialTimeoutMs: cfg.etcdRequestTimeoutMs, callTimeoutMs: cfg.etcdRequestTimeoutMs, faults: 'retry-once' });
   const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform });
   const rest = new Rest(store);
   const openWatches = new Set<() => void>();

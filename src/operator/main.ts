@@ -1,4 +1,4 @@
-import { Etcd3 } from 'etcd3';
+import { createEtcdClient } from '../etcd/client.js';
 import { DEFAULT_DIAL_TIMEOUT_MS, type Connection } from '../etcd/endpoints.js';
 import { KubeClient } from '../kube/client.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
@@ -40,8 +40,7 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
-  // Migration pages carry whole objects: allow messages above gRPC's 4 MiB default (etcd sends up to its --max-request-bytes).
-  const etcd = new Etcd3({ hosts: flags.etcdEndpoints, dialTimeout: DEFAULT_DIAL_TIMEOUT_MS, grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
+  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
   const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   const ctx: OperatorContext = { kube, etcd, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
