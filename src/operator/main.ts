@@ -42,7 +42,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
   const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
   const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
-  const ctx: OperatorContext = { kube, etcd, options: DEFAULT_OPTIONS, log, now: () => new Date() };
+  // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
+  const metrics = new OperatorMetrics();
+  const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
   const stop = (code: number) => {
     log(code ? 'exiting' : 'stopped');
@@ -51,8 +53,6 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
 
-  // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
-  const metrics = new OperatorMetrics();
   if (flags.metricsPort) {
     await metrics.serve(flags.metricsPort);
     log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);

@@ -16,8 +16,8 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
-/** Failures that come from the batching itself: those reads are retried one by one. */
-function batchTooBig(err: unknown): boolean {
+/** etcd refused a request for its size or number of operations: a smaller one would pass. */
+export function batchTooBig(err: unknown): boolean {
   const e = err as { message?: string; name?: string };
   return /ResourceExhast|RESOURCE_EXHAUSTED|too many operations in txn request|larger than max|request is too large/i.test(`${e?.name ?? ''} ${e?.message ?? ''}`);
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseEncryptionConfiguration } from '../../encryption/index.js';
 import { CORE, isAlreadyExists, type KubeObject } from '../../kube/client.js';
+import { Store } from '../../storage/store.js';
 import { recordEvent, setConditions, type OperatorContext } from '../context.js';
 import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../rollout/operands.js';
 import { COMPONENTS, type Component } from './components.js';
@@ -93,7 +94,8 @@ export async function syncMigration(ctx: OperatorContext, o: EncryptionObservati
       ...ctx,
       options: { ...ctx.options, migrationPageSize: o.migrationPageSize ?? ctx.options.migrationPageSize, migrationObjectsPerSecond: o.migrationObjectsPerSecond },
     };
-    await migrateComponent(mctx, c, d.write, transformers, () => setComponentConditions(ctx, c, o));
+    const store = new Store(ctx.etcd, transformers, { timeoutMs: ctx.options.etcdTimeoutMs, onTransform: ctx.metrics?.observeTransform });
+    await migrateComponent(mctx, c, d.write, store, () => setComponentConditions(ctx, c, o));
     await markMigrated(ctx, c, d.write);
     await recordEvent(ctx, involved(c, o), 'EncryptionMigrationCompleted', `Migrated ${c.resources.map((r) => r.resource).join(', ')} to write key ${d.write.id} (${d.write.mode})`);
   }

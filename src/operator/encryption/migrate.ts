@@ -1,7 +1,6 @@
-import type { TransformerForResource } from '../../encryption/transformer.js';
 import { CORE, isAlreadyExists, isConflict, type KubeObject } from '../../kube/client.js';
 import { prefixRangeEnd, resourcePrefix } from '../../storage/keys.js';
-import { readPage, rewriteStale, type RewriteResult } from '../../storage/rewrite.js';
+import type { RewriteResult, Store } from '../../storage/store.js';
 import { sleep } from '../../util/time.js';
 import { OPERATOR_NAMESPACE, type OperatorContext } from '../context.js';
 import { groupResource, type Component } from './components.js';
@@ -63,17 +62,12 @@ const after = (key: string) => `${key}\u0000`;
 
 /**
  * Rewrites every object of the component's resources so it carries the write key: pages in key
- * order at the current revision, several slices in flight, batched compare-and-swap writes. Objects
- * created meanwhile are written with the new key by the API servers already, so a single pass in
- * key order covers everything.
+ * order at the current revision, several slices in flight, batched compare-and-swap writes
+ * (Store.rewriteStale, with the transformers of the configuration that writes with `key`).
+ * Objects created meanwhile are written with the new key by the API servers already, so a
+ * single pass in key order covers everything.
  */
-export async function migrateComponent(
-  ctx: OperatorContext,
-  c: Component,
-  key: EncryptionKey,
-  transformers: TransformerForResource,
-  onProgress: () => Promise<void>,
-): Promise<MigrationRecord> {
+export async function migrateComponent(ctx: OperatorContext, c: Component, key: EncryptionKey, store: Store, onProgress: () => Promise<void> = async () => {}): Promise<MigrationRecord> {
   let rec = await readMigrationRecord(ctx, c);
   if (!rec || rec.writeKey !== key.id || rec.mode !== key.mode || rec.completed) {
     rec = {
@@ -130,11 +124,11 @@ export async function migrateComponent(
       while (more || inflight.length) {
         if (saveError) throw saveError;
         while (more && inflight.length < concurrency) {
-          const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
+          const page = await store.rangePage(prefix, start, pageSize);
           const last = page.kvs[page.kvs.length - 1];
           more = page.more && last !== undefined;
           if (!last) break;
-          inflight.push({ start, done: rewriteStale(ctx.etcd, transformers, gr, page.kvs, ctx.options.etcdTimeoutMs) });
+          inflight.push({ start, done: store.rewriteStale(gr, page.kvs) });
           start = after(last.key);
         }
         const head = inflight.shift();
