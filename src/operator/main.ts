@@ -7,6 +7,7 @@ import type { OperatorContext, OperatorOptions } from './context.js';
 import { syncConfigSources } from './config-observer.js';
 import { syncEncryption } from './encryption/controllers.js';
 import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
+import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { OperatorMetrics } from './metrics.js';
@@ -75,9 +76,11 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
       return false;
     }
   };
+  // Migrations run beside the controllers; the Encryption sync starts and watches them.
+  const migrations = new MigrationWorkers();
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
-    ['Encryption', () => syncEncryption(ctx), flags.resyncMs],
+    ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
     ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
     ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],

@@ -54,7 +54,7 @@ async function saveRecord(ctx: OperatorContext, c: Component, r: MigrationRecord
   }
 }
 
-/** A running migration records its progress (and updates the conditions) at least this often. */
+/** A running migration records its progress (which the conditions report) at least this often. */
 const SAVE_EVERY_MS = 1000;
 
 /** The key after `key` in etcd's byte order: where the next page starts. */
@@ -67,7 +67,7 @@ const after = (key: string) => `${key}\u0000`;
  * Objects created meanwhile are written with the new key by the API servers already, so a
  * single pass in key order covers everything.
  */
-export async function migrateComponent(ctx: OperatorContext, c: Component, key: EncryptionKey, store: Store, onProgress: () => Promise<void> = async () => {}): Promise<MigrationRecord> {
+export async function migrateComponent(ctx: OperatorContext, c: Component, key: EncryptionKey, store: Store, signal?: AbortSignal): Promise<MigrationRecord> {
   let rec = await readMigrationRecord(ctx, c);
   if (!rec || rec.writeKey !== key.id || rec.mode !== key.mode || rec.completed) {
     rec = {
@@ -92,7 +92,6 @@ export async function migrateComponent(ctx: OperatorContext, c: Component, key: 
     if (st.done) continue;
     rec.current = gr;
     await saveRecord(ctx, c, rec);
-    await onProgress();
     // Pages are read in key order while earlier ones are still being rewritten. The recorded
     // continue point is the start of the oldest page not yet finished, so a crash redoes at most
     // the pages in flight, and never skips one.
@@ -112,7 +111,6 @@ export async function migrateComponent(ctx: OperatorContext, c: Component, key: 
       if (saving) return; // the next save point records newer progress anyway
       const snapshot = JSON.parse(JSON.stringify(rec)) as MigrationRecord;
       saving = saveRecord(ctx, c, snapshot)
-        .then(onProgress)
         .catch((err: unknown) => {
           saveError ??= err;
         })
@@ -123,6 +121,8 @@ export async function migrateComponent(ctx: OperatorContext, c: Component, key: 
     try {
       while (more || inflight.length) {
         if (saveError) throw saveError;
+        // Stopped: the pages in flight finish below, the record keeps what is done, and a later worker resumes.
+        if (signal?.aborted) throw signal.reason;
         while (more && inflight.length < concurrency) {
           const page = await store.rangePage(prefix, start, pageSize);
           const last = page.kvs[page.kvs.length - 1];
