@@ -3,8 +3,10 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostPaths } from '../src/home/layout.js';
-import { compileRule, RuleError, thresholdRule } from '../src/defrag/rule.js';
-import { planDefrag, belowQuotaThreshold, type MemberSpace } from '../src/defrag/plan.js';
+import { compileRule, RuleError } from '../src/defrag/rule.js';
+import { thresholdRule } from '../src/defrag/thresholds.js';
+import { planDefrag, belowQuotaThreshold, spaceVars, type MemberSpace } from '../src/defrag/plan.js';
+import { defragRule, defragSettings } from '../src/operator/defrag.js';
 import { waitFor } from '../src/util/time.js';
 import { assertOneLineError } from './helpers/cli.js';
 import { fill } from './helpers/fill.js';
@@ -49,6 +51,22 @@ describe('defrag rules and plans (pure)', () => {
     assert.equal(compileRule('dbQuotaUsage > 0.8 || dbSize - dbSizeInUse > 200*1024*1024')(vars), false);
     for (const [bad, why] of [['dbSize >', /does not parse/], ['rm(1)', /CallExpression is not allowed/], ['x > 1', /unknown name "x"/], ['dbSize', /must be a condition/], ['this.constructor', /not allowed/]] as const) {
       assert.throws(() => compileRule(bad), (e: Error) => e instanceof RuleError && why.test(e.message), bad);
+    }
+  });
+
+  it('the default size floor is 100 MiB, or 10 % of the quota when that is less, in the CLI and in the controller', () => {
+    const MiB = 2 ** 20;
+    const controller = defragRule(defragSettings({ metadata: {}, spec: {} }));
+    const cli = compileRule(thresholdRule());
+    const space = (dbSize: number, free: number, dbQuota: number) => spaceVars(m('x', { dbSize, dbSizeInUse: dbSize - free, dbQuota }));
+    for (const rule of [cli, controller]) {
+      // --quota-backend-bytes 64Mi and 99 % fragmented: the 100 MiB floor alone could never be met.
+      assert.equal(rule(space(20 * MiB, 19.8 * MiB, 64 * MiB)), true);
+      assert.equal(rule(space(6 * MiB, 5.9 * MiB, 64 * MiB)), false, 'under 10 % of the quota');
+      assert.equal(rule(space(20 * MiB, 5 * MiB, 64 * MiB)), false, 'not fragmented enough');
+      // The default 2 GiB quota: 100 MiB stays the floor.
+      assert.equal(rule(space(150 * MiB, 80 * MiB, 2 * 1024 * MiB)), true);
+      assert.equal(rule(space(90 * MiB, 85 * MiB, 2 * 1024 * MiB)), false);
     }
   });
 

@@ -217,6 +217,14 @@ describe('rotation, a crash mid-migration, a mode change mid-migration, and cont
       return c.writeKey === "aescbc:3" && c.keys.find((k) => k.name.endsWith("-3"))?.migratedResources.length === 2;
     });
     await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { rotationInterval: '168h' } } } });
+    // The other components rotate on the same interval, each at its own pace (no migration waits
+    // for another): let every one finish and the last revision roll out before going on.
+    await waitSettled(kube, 'every component to settle after the quick rotations', (x) =>
+      x.nodes.every((n) => n.currentRevision === x.latestRevision && !n.targetRevision) &&
+      x.components.every((c) => {
+        const latest = c.keys.at(-1);
+        return latest !== undefined && latest.migratedResources.length === c.resources.length && c.writeKey === `${latest.mode}:${/-(\d+)$/.exec(latest.name)![1]}`;
+      }));
     const kas = r.components.find((c) => c.component === 'openshift-kube-apiserver')!;
     assert.deepEqual(kas.readKeys, ['aescbc:2'], 'one previous key stays; key 1 has left the configuration');
     const key3 = JSON.parse(kubectl(t, ['get', 'secret', '-n', 'openshift-config-managed', 'encryption-key-openshift-kube-apiserver-3', '-o', 'json']).stdout);
@@ -303,7 +311,7 @@ describe('rotation, a crash mid-migration, a mode change mid-migration, and cont
 
     // The pace cap lifted, the running migration speeds up and finishes.
     await kube.mergePatch(kasOperator, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { migrationObjectsPerSecond: null } } } });
-    await waitSettled(kube, `${KAS} to finish its migration to key ${kasKey}`, (r) => completedAt(r, KAS, kasKey), 120_000);
-    await checkAll(`k8s:enc:secretbox:v1:${kasKey}:`);
+    const done = await waitSettled(kube, `${KAS} to finish its migration to key ${kasKey}`, (r) => completedAt(r, KAS, kasKey), 120_000);
+    await checkAll(`k8s:enc:${component(done, KAS).keys.at(-1)!.mode}:v1:${kasKey}:`);
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { durationArg, homeOption, intArg } from './connection.js';
+import { durationOption, homeOption, intArg } from './connection.js';
 import { UserError } from '../util/errors.js';
 
 interface UpFlags {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
   homeOption(program.command('up').description('brings up the local control plane (master-0..N-1), or resumes it from its data'))
     .option('--hosts <n>', 'number of control-plane hosts (default 3)', intArg('--hosts', 1, 9))
     .option('--quota-backend-bytes <bytes>', 'etcd backend quota (default 2 GiB)', intArg('--quota-backend-bytes', 1024 * 1024))
-    .option('--timeout <duration>', 'how long to wait for health', durationArg('--timeout'), 60_000)
+    .addOption(durationOption('--timeout <duration>', 'how long to wait for health', 60_000))
     .action(async (flags: UpFlags) => {
       const { resolveHome } = await import('../home/layout.js');
       const { homeIsOurs, loadClusterFile } = await import('../home/cluster-file.js');

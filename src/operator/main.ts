@@ -1,4 +1,5 @@
 import { createEtcdClient } from '../etcd/client.js';
+import { OPERATOR_ELECTION } from '../etcd/own-keys.js';
 import { DEFAULT_DIAL_TIMEOUT_MS, type Connection } from '../etcd/endpoints.js';
 import { KubeClient } from '../kube/client.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
@@ -60,8 +61,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
 
-  log('campaigning for leadership (etcd election etcd-ops-operator)');
-  const campaign = etcd.election('etcd-ops-operator', 5).campaign(flags.nodeName);
+  log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
+  const campaign = etcd.election(OPERATOR_ELECTION, 5).campaign(flags.nodeName);
   campaign.on('error', (err) => {
     log(`lost the leader lease: ${err.message}`);
     stop(1);
