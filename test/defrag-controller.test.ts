@@ -108,7 +108,10 @@ describe('the defrag controller, the operator metrics and NOSPACE through the AP
       const body = await (await fetch(`${t.cluster.hosts[1].operatorMetricsURL}/metrics`)).text();
       return /etcd_ops_nospace_alarm_active 1/.test(body) ? body : undefined;
     }, 1000);
-    assert.ok(metricsText);
+    // The same scrape shows why: a member's database at (about) its whole quota.
+    const usage = [...metricsText.matchAll(/^etcd_ops_member_quota_usage_percent\{member="[^"]+"\} ([\d.e+-]+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(usage.length, 3, metricsText);
+    assert.ok(Math.max(...usage) > 90, `quota usage under NOSPACE: ${usage.join(', ')} %`);
     const del = kubectl(t, ['delete', 'secrets', '--all', '-n', 'default'], { timeoutMs: 120_000 });
     assert.equal(del.code, 0, del.stderr);
     const rec = await t.cli(['defrag', '--recover'], { timeoutMs: 120_000 });

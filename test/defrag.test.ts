@@ -102,7 +102,11 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
     assert.match(r.stdout, /--dry-run: nothing was changed/);
     const after = await statuses(t);
     assert.deepEqual(after.map((s) => s.Status.dbSize), before.map((s) => s.Status.dbSize));
-    assert.ok(before.every((s) => Number(s.Status.dbSize) > 8 * 2 ** 20), 'the members are fragmented');
+    // 600 values of 16 KiB written, deleted and compacted away: most of each database is free pages.
+    for (const s of before) {
+      const free = Number(s.Status.dbSize) - Number(s.Status.dbSizeInUse);
+      assert.ok(free > 4 * 2 ** 20 && free / Number(s.Status.dbSize) > 0.45, `fragmented: ${s.Status.dbSizeInUse} of ${s.Status.dbSize} bytes in use`);
+    }
   });
 
   it('defragments followers first and the leader last, and the sizes shrink', async () => {
