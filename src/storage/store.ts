@@ -10,7 +10,7 @@ import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from 'etcd3';
 import type { Transformer, TransformerForResource } from '../encryption/transformer.js';
 import { StorageError, fromEtcdError } from './errors.js';
 import { prefixRangeEnd } from './keys.js';
-import { RangeBatcher, TxnBatcher, batchTooBig } from './batch.js';
+import { CasWriter, RangeBatcher, TxnBatcher, batchTooBig, type CasPut } from './batch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any> & { metadata: Record<string, any> };
@@ -62,9 +62,6 @@ export interface RewriteResult {
   raced: number;
 }
 
-/** etcd refuses transactions of more than --max-txn-ops (128 by default) operations. */
-const MAX_REWRITE_BATCH = 128;
-
 const ENC_PREFIX = /^k8s:enc:([a-z0-9]+):v1:/;
 
 /** The provider a stored value carries, without decrypting: "aescbc", "identity" for plain data. */
@@ -81,8 +78,8 @@ export class Store {
   private readonly reads: RangeBatcher;
   /** So do the single-object write transactions (group commit, see batch.ts). */
   private readonly writes: TxnBatcher;
-  /** Keys per bulk rewrite transaction; halved whenever etcd refuses one as too big. */
-  private rewriteBatch = MAX_REWRITE_BATCH;
+  /** Bulk compare-and-swap puts, many keys to a transaction (see batch.ts). */
+  private readonly bulk: CasWriter;
 
   constructor(
     readonly client: Etcd3,
@@ -91,6 +88,7 @@ export class Store {
   ) {
     this.reads = new RangeBatcher(client, () => this.callOpts());
     this.writes = new TxnBatcher(client, () => this.callOpts());
+    this.bulk = new CasWriter(client, () => this.callOpts());
   }
 
   private callOpts() {
@@ -337,50 +335,14 @@ export class Store {
       // One key buffer per object, for its compare and its put.
       writes.push({ key: Buffer.from(kv.key), modRevision: kv.modRevision, value: this.toStorage(gr, kv.key, data, t) });
     }
-    const batches: CasPut[][] = [];
-    for (let i = 0; i < writes.length; i += this.rewriteBatch) batches.push(writes.slice(i, i + this.rewriteBatch));
-    await Promise.all(batches.map((b) => this.rewriteBatchOf(b, result)));
+    try {
+      const { written, raced } = await this.bulk.put(writes);
+      result.rewritten = written;
+      result.raced = raced;
+    } catch (err) {
+      throw fromEtcdError(err, writes[0]?.key.toString('utf8'));
+    }
     return result;
-  }
-
-  /** Writes one batch; a batch etcd finds too big is split in halves, one that lost a race goes key by key. */
-  private async rewriteBatchOf(batch: CasPut[], result: RewriteResult): Promise<void> {
-    let won: boolean;
-    try {
-      won = await this.casPuts(batch);
-    } catch (err) {
-      if (!batchTooBig(err) || batch.length === 1) throw err;
-      this.rewriteBatch = Math.max(1, Math.min(this.rewriteBatch, batch.length) >> 1);
-      const half = Math.ceil(batch.length / 2);
-      await Promise.all([this.rewriteBatchOf(batch.slice(0, half), result), this.rewriteBatchOf(batch.slice(half), result)]);
-      return;
-    }
-    if (won) {
-      result.rewritten += batch.length;
-      return;
-    }
-    // One key raced: retry one by one, so the others still get rewritten.
-    for (const w of batch) {
-      if (batch.length > 1 && (await this.casPuts([w]))) result.rewritten++;
-      else result.raced++;
-    }
-  }
-
-  /** Puts every value if every key is still at its mod revision; one transaction, outside the group commit (it is a batch already). */
-  private async casPuts(batch: CasPut[]): Promise<boolean> {
-    try {
-      const r = await this.client.kv.txn(
-        {
-          compare: batch.map((w) => ({ key: w.key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: w.modRevision })),
-          success: batch.map((w) => ({ request_put: { key: w.key, value: w.value } })),
-          failure: [],
-        },
-        this.callOpts(),
-      );
-      return r.succeeded;
-    } catch (err) {
-      throw fromEtcdError(err, batch[0]?.key.toString('utf8'));
-    }
   }
 
   /** Deletes a key if its mod revision is still `modRevision` (no decoding: works for undecryptable values). */
@@ -390,12 +352,6 @@ export class Store {
     if (!r.succeeded) throw new StorageError('Conflict', `the object at ${key} changed while deleting it`, key);
     return Number(r.header.revision);
   }
-}
-
-interface CasPut {
-  key: Buffer;
-  modRevision: number;
-  value: Buffer;
 }
 
 export function toRaw(kv: IKeyValue): RawKV {
