@@ -1,8 +1,10 @@
-import { COMPACT_REV_KEY } from '../storage/compactor.js';
 import { REVISION_SAMPLES_KEY } from './compact.js';
 
 /** The etcd election the operator replicas campaign in: etcd3 keeps it under `election/<name>/<lease>`. */
 export const OPERATOR_ELECTION = 'etcd-ops-operator';
+
+/** kube-apiserver's compaction marker, which our API servers keep too (storage/compactor.ts). */
+export const COMPACT_REV_KEY = 'compact_rev_key';
 
 /**
  * Keys the control plane keeps in etcd beside the API's objects, with what they are: a backup
