@@ -98,8 +98,15 @@ export async function syncMigration(ctx: OperatorContext, o: EncryptionObservati
     const running = workers.get(c.name);
     if (running && running.state !== 'running') {
       workers.forget(c.name);
-      if (running.state === 'failed') failures.push(`migration of ${c.name} to key ${running.target} failed: ${(running.error as Error)?.message ?? running.error}`);
-      if (running.state === 'stopped') ctx.log(`migration of ${c.name} to key ${running.target} stopped: ${(running.error as Error)?.message ?? running.error}`);
+      const why = (running.error as Error)?.message ?? String(running.error);
+      if (running.state === 'stopped') ctx.log(`migration of ${c.name} to key ${running.target} stopped: ${why}`);
+      // Done: this sync's observation may predate the key's migrated stamp; the next one sees it.
+      // Failed: reported below, and tried again on the next sync.
+      if (running.state === 'done') continue;
+      if (running.state === 'failed') {
+        failures.push(`migration of ${c.name} to key ${running.target} failed: ${why}`);
+        continue;
+      }
     }
     const key = d.write && !isMigrated(d.write, c) && readyToMigrate(o, c, d, latestConfig) ? d.write : undefined;
     const target = key && `${key.id}:${key.mode}`;
