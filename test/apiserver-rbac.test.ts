@@ -13,7 +13,7 @@ import { validateObjectMeta, validateRules } from '../src/apiserver/validation.j
 import { parseLabelSelector, parseFieldSelector } from '../src/apiserver/selectors.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from '../src/apiserver/patch.js';
 import { ApiError } from '../src/apiserver/status.js';
-import { DEVELOPER_USER, nodeUser, OPERATOR_USER, operatorGroups } from '../src/home/credentials.js';
+import { DEVELOPER_USER, nodeUser, OPERATOR_USER, operatorGroups } from '../src/controlplane/credentials.js';
 
 /** The bootstrap policy as a static source (what the watch-fed cache holds right after `up`). */
 function bootstrapSource(extra: Binding[] = []): PolicySource {

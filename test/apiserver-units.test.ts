@@ -5,7 +5,7 @@ import { jsonPatch, mergePatch, strategicMergePatch, PatchError } from '../src/a
 import { parseFieldSelector, parseLabelSelector, SelectorError } from '../src/apiserver/selectors.js';
 import { parseJsonWithDuplicates, JsonSyntaxError } from '../src/apiserver/json.js';
 import { prune, obj, map, str, int, arr } from '../src/apiserver/schema.js';
-import { humanDuration } from '../src/apiserver/table.js';
+import { humanDuration } from '../src/util/time.js';
 import { decodeProtobufBody } from '../src/apiserver/protobuf.js';
 import { objectKey, resourcePrefix, prefixRangeEnd } from '../src/storage/keys.js';
 import { parseAPIServerConfig } from '../src/apiserver/config.js';

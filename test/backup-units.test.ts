@@ -150,10 +150,13 @@ describe('what the values of a snapshot need', () => {
       kv(s('e'), '{"kind":"Secret"}'),
       kv('/kubernetes.io/pods/ns/p', Buffer.from('k8s\0\n\x02v1', 'latin1')),
       kv('/kubernetes.io/configmaps/ns/x', Buffer.from([0xff, 0x00])),
-      kv('compact_rev_key', 'x'),
+      kv('compact_rev_key', '41'),
+      kv('election/etcd-ops-operator/694d8b5a1c2f3e04', 'master-1'),
+      kv('/etcd-ops.io/revision-samples', '{"samples":[]}'),
+      kv('/someone/else', 'x'),
     ];
     const a = analyzeValues(values, keys);
-    assert.equal(a.keys, 8);
+    assert.equal(a.keys, 11);
     const secrets = a.resources.find((r) => r.resource === 'secrets')!;
     assert.deepEqual(
       { keys: secrets.keys, json: secrets.json, encrypted: secrets.encrypted, decrypted: secrets.decrypted, failed: secrets.decryptFailed, stale: secrets.stale },
@@ -162,6 +165,12 @@ describe('what the values of a snapshot need', () => {
     assert.deepEqual(secrets.byKey, { 'aescbc:2': 1, 'aescbc:1': 2, 'aescbc:7': 1 });
     assert.equal(a.resources.find((r) => r.resource === 'pods')!.protobuf, 1);
     assert.equal(a.resources.find((r) => r.resource === 'configmaps')!.undecodable, 1);
+    // The control plane's own keys are named for what they are; only foreign ones are "undecodable".
+    const row = (name: RegExp) => a.resources.filter((r) => name.test(r.resource)).map((r) => [r.resource, r.kube, r.keys, r.json, r.undecodable]);
+    assert.deepEqual(row(/compaction marker/), [["API server: compaction marker (kube-apiserver's compact_rev_key)", false, 1, 0, 0]]);
+    assert.deepEqual(row(/leader election/), [['etcd-ops: operator leader election (one key per replica, on its lease)', false, 1, 0, 0]]);
+    assert.deepEqual(row(/revision samples/), [['etcd-ops: revision samples (compact --keep)', false, 1, 1, 0]]);
+    assert.deepEqual(row(/not a Kubernetes key/), [['(not a Kubernetes key)', false, 1, 0, 1]]);
     assert.equal(a.resources.at(-1)!.kube, false);
     const byId = Object.fromEntries(a.keysNeeded.map((k) => [k.id, k]));
     assert.deepEqual([byId['aescbc:1']!.inBackup, byId['aescbc:1']!.decrypted, byId['aescbc:1']!.failed], [true, 1, 1]);

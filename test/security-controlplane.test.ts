@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { upHome, type TestHome } from './helpers/home.js';
 import { kubectl } from './helpers/kube.js';
-import { loadCredentials, nodeUser, OPERATOR_USER, ADMIN_USER, DEVELOPER_USER } from '../src/home/credentials.js';
+import { loadCredentials, nodeUser, OPERATOR_USER, ADMIN_USER, DEVELOPER_USER } from '../src/controlplane/credentials.js';
 import { DATA_KEY, KEY_NAMESPACE } from '../src/operator/encryption/keys.js';
 
 const ALL = 'glwcupd';

@@ -7,6 +7,7 @@
  * k8s.io/api/core/v1/generated.proto. Pure; bounded by the body size.
  */
 import { setOwn } from './schema.js';
+import { WIRE_BYTES, WIRE_VARINT, WireReader } from '../util/protowire.js';
 
 export class ProtobufError extends Error {}
 
@@ -21,32 +22,16 @@ interface Field {
 
 function fields(buf: Buffer): Field[] {
   const out: Field[] = [];
-  let i = 0;
-  const varint = (): number => {
-    let result = 0;
-    let mul = 1;
-    for (let k = 0; k < 10; k++) {
-      if (i >= buf.length) throw new ProtobufError('truncated varint');
-      const b = buf[i++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw new ProtobufError('varint too long');
-  };
-  while (i < buf.length) {
-    const tag = varint();
-    const no = Math.floor(tag / 8);
+  const r = new WireReader(buf, (what, pos) => new ProtobufError(`truncated or malformed protobuf at byte ${pos}: ${what}`));
+  while (!r.done()) {
+    const tag = r.tag();
+    const no = tag >>> 3;
     const wire = tag & 7;
-    if (wire === 0) out.push({ no, wire, n: varint() });
-    else if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new ProtobufError('truncated length-delimited field');
-      out.push({ no, wire, b: buf.subarray(i, i + len) });
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new ProtobufError(`unsupported wire type ${wire}`);
+    if (wire === WIRE_VARINT) out.push({ no, wire, n: r.uint() });
+    else if (wire === WIRE_BYTES) {
+      const b = r.bytes();
+      out.push({ no, wire, b: Buffer.from(b.buffer, b.byteOffset, b.byteLength) });
+    } else r.skip(wire);
   }
   return out;
 }

@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Etcd3 } from 'etcd3';
-import type { TransformerForResource } from '../encryption/transformer.js';
-import { createEtcdClient } from '../storage/etcd.js';
+import { loadTransformers } from '../encryption/index.js';
+import { createEtcdClient, readEtcdTls } from '../etcd/client.js';
 import { Store } from '../storage/store.js';
 import { startCompactor, type Compactor } from '../storage/compactor.js';
 import { UserError } from '../util/errors.js';
@@ -40,47 +40,6 @@ export interface RunningServer {
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
 
-/** Loads the encryption configuration through src/encryption when configured; identity otherwise. */
-async function loadTransformers(path: string | undefined): Promise<TransformerForResource> {
-  const identity = {
-    fromStorage(stored: Buffer) {
-      if (stored.subarray(0, 8).toString() === 'k8s:enc:') throw new Error('identity transformer tried to read encrypted data');
-      return { data: stored, stale: false };
-    },
-    toStorage: (plain: Buffer) => plain,
-  };
-  if (!path) {
-    try {
-      const mod = (await import('../encryption/identity.js')) as { identity?: { fromStorage: unknown } };
-      if (mod.identity) return () => mod.identity as never;
-    } catch {}
-    return () => identity;
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import('../encryption/config.js')) as Record<string, unknown>;
-  } catch {
-    throw new UserError(`encryptionConfigFile is set (${path}) but this build has no encryption configuration loader (src/encryption/config.ts)`);
-  }
-  const load = mod.loadEncryptionConfiguration as ((p: string) => unknown) | undefined;
-  if (typeof load !== 'function') throw new UserError('src/encryption/config.ts does not export loadEncryptionConfiguration(path)');
-  const loaded = await load(path);
-  return toTransformerForResource(loaded);
-}
-
-/** Accepts what the encryption loader returns: a TransformerForResource, or an object carrying one. */
-function toTransformerForResource(v: unknown): TransformerForResource {
-  if (typeof v === 'function') return v as TransformerForResource;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    for (const k of ['transformerForResource', 'forResource', 'transformers', 'transformerFor']) {
-      const f = o[k];
-      if (typeof f === 'function') return (gr: string) => (f as (g: string) => never).call(o, gr);
-    }
-  }
-  throw new UserError('the encryption configuration loader returned no TransformerForResource');
-}
-
 export async function startAPIServer(cfg: APIServerConfig, log: Logger = createLogger()): Promise<RunningServer> {
   const tokens = TokenAuthenticator.load(cfg.authentication.tokenFile);
   let cert: Buffer, key: Buffer, ca: Buffer | undefined;
@@ -91,9 +50,9 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   } catch (err) {
     throw new UserError(`cannot read the serving certificate files: ${(err as Error).message}`);
   }
-  const transformers = await loadTransformers(cfg.encryptionConfigFile);
+  const transformers = loadTransformers(cfg.encryptionConfigFile);
   const metrics = new Metrics();
-  const client: Etcd3 = createEtcdClient(cfg.etcd, cfg.etcdRequestTimeoutMs);
+  const client: Etcd3 = createEtcdClient({ endpoints: cfg.etcd.endpoints, tls: readEtcdTls(cfg.etcd), dialTimeoutMs: cfg.etcdRequestTimeoutMs, callTimeoutMs: cfg.etcdRequestTimeoutMs, faults: 'retry-once' });
   const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform });
   const policy = new PolicyCache(store, (m) => log.info(m));
   const authorizer = new RBACAuthorizer(policy);

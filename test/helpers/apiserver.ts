@@ -13,7 +13,7 @@ import { freePorts } from '../../src/util/ports.js';
 import { waitFor } from '../../src/util/time.js';
 import { trackPid, trackTempDir, untrackPid } from './cleanup.js';
 import type { StartedEtcd } from './etcd.js';
-import { DEVELOPER_USER, nodeUser, OPERATOR_USER, operatorGroups, tokensCsv } from '../../src/home/credentials.js';
+import { DEVELOPER_USER, nodeUser, OPERATOR_USER, operatorGroups, tokensCsv } from '../../src/controlplane/credentials.js';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';

@@ -1,13 +1,8 @@
-import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { hostKubeconfigPath, kubeconfigPath } from '../home/layout.js';
 import { writeFileAtomic } from '../util/fsx.js';
-import { hostPaths } from './layout.js';
 import { ADMIN_USER, DEVELOPER_USER, tokenOf, type Credentials } from './credentials.js';
 import { DEVELOPER_NAMESPACE } from '../apiserver/rbac/policy.js';
-
-export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
-/** A host's own kubeconfig, as a kubelet has /etc/kubernetes/kubeconfig. */
-export const hostKubeconfigPath = (home: string, host: string) => join(hostPaths(home, host).root, 'etc/kubernetes/kubeconfig');
 
 function kubeconfig(serverURL: string, creds: Credentials, users: Array<{ name: string; user: string; namespace?: string }>): string {
   const cluster = 'etcd-ops';

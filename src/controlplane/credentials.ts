@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCA, type CertKeyPair } from '../pki/index.js';
+import { pkiDir } from '../home/layout.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { DEVELOPER_USER as POLICY_DEVELOPER, NODES_GROUP, OPERATOR_SA } from '../apiserver/rbac/policy.js';
 import { serviceAccountUser } from '../apiserver/rbac/rules.js';
@@ -30,10 +31,6 @@ export const nodeUser = (host: string) => `system:node:${host}`;
 /** A service account's groups, as kube gives them. */
 export function operatorGroups(): string[] {
   return ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_SA.namespace}`];
-}
-
-export function pkiDir(home: string): string {
-  return join(home, 'pki');
 }
 
 const newToken = () => randomBytes(24).toString('base64url');
