@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startEtcd, type StartedEtcd } from '../test/helpers/etcd.js';
 import { startAPIServer, ADMIN_TOKEN, type StartedAPIServer } from '../test/helpers/apiserver.js';
-import { etcdctlTable } from '../src/cli/printers/table.js';
+import { etcdctlTable } from '../src/util/table.js';
 import { cpuSeconds } from './lib/cpu.js';
 
 const args = process.argv.slice(2);

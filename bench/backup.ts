@@ -20,7 +20,7 @@ import { trackPid, untrackPid } from '../test/helpers/cleanup.js';
 import { waitFor } from '../src/util/time.js';
 import { freePorts } from '../src/util/ports.js';
 import { humanizeBytes } from '../src/etcd/humanize.js';
-import { etcdctlTable } from '../src/cli/printers/table.js';
+import { etcdctlTable } from '../src/util/table.js';
 import { downloadSnapshot } from '../src/backup/run.js';
 import { RunFiles } from '../src/backup/files.js';
 

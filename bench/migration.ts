@@ -20,6 +20,7 @@ import { migrateComponent } from '../src/operator/encryption/migrate.js';
 import type { Component } from '../src/operator/encryption/components.js';
 import type { EncryptionKey } from '../src/operator/encryption/keys.js';
 import { DEFAULT_OPTIONS } from '../src/operator/main.js';
+import { Store } from '../src/storage/store.js';
 import { ADMIN_TOKEN, startAPIServer } from '../test/helpers/apiserver.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 import { cpuSeconds } from './lib/cpu.js';
@@ -106,7 +107,8 @@ try {
     if (round > 0) await seed(client, 'bench', N); // plaintext again, so there is the same work to do
     let walked = 0;
     const run = await timed(() => walked, etcd.proc.pid, async () => {
-      walked = (await migrateComponent(ctx, component, writeKey, transformers, async () => {})).objects;
+      const store = new Store(client, transformers, { timeoutMs: DEFAULT_OPTIONS.etcdTimeoutMs });
+      walked = (await migrateComponent(ctx, component, writeKey, store)).objects;
     });
     const check = await client.getAll().prefix('/kubernetes.io/secrets/bench/').limit(5).buffers();
     for (const v of Object.values(check)) if (!v.subarray(0, 18).equals(Buffer.from('k8s:enc:aescbc:v1:'))) throw new Error('the migration left plaintext');

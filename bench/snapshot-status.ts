@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, etcdctl, bins } from '../test/helpers/etcd.js';
 import { humanizeBytes } from '../src/etcd/humanize.js';
-import { etcdctlTable } from '../src/cli/printers/table.js';
+import { etcdctlTable } from '../src/util/table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'bench', '.data');

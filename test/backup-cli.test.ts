@@ -12,7 +12,8 @@ import { runningRevision } from '../src/staticpod/install.js';
 import { freePorts } from '../src/util/ports.js';
 import { waitFor } from '../src/util/time.js';
 import { inspectBackup } from '../src/backup/inspect.js';
-import { OPERATOR_PREFIX, parseOperatorObject, refusal } from '../src/backup/operators.js';
+import { refusal } from '../src/backup/operators.js';
+import { readOperatorStates } from '../src/backup/read-operators.js';
 import { backupFiles } from './helpers/backups.js';
 import { tempDir } from './helpers/cleanup.js';
 
@@ -42,8 +43,7 @@ describe('etcd-ops backup on a running local control plane', { timeout: 180_000 
     for (let i = 0; i < 50; i++) await client.put(`/kubernetes.io/configmaps/backup-test/cm-${i}`).value(JSON.stringify({ kind: 'ConfigMap', data: { i: String(i) } }));
     // The operator rolls revisions out right after `up`; a backup waits for quiet, as an admin would.
     await waitFor('no operator to be progressing', 90_000, async () => {
-      const kvs = (await client.getAll().prefix(OPERATOR_PREFIX).exec()).kvs;
-      const states = kvs.map((kv) => parseOperatorObject(kv.key.toString(), kv.value)).filter((s) => s !== undefined);
+      const states = await readOperatorStates({ endpoints: h.endpoints.split(','), commandTimeoutMs: 5000, dialTimeoutMs: 2000 });
       return refusal(states) === undefined ? true : undefined;
     }, 500);
 

@@ -15,6 +15,8 @@ import { installRevision } from '../src/staticpod/install.js';
 import { parsePod } from '../src/staticpod/pod.js';
 import { UserError } from '../src/util/errors.js';
 import { tempDir } from './helpers/cleanup.js';
+import { assertOneLineError, runCli } from './helpers/cli.js';
+import { makeDirs } from '../src/util/fsx.js';
 import { varint } from './helpers/snapshots.js';
 
 describe('backup file names (cluster-backup.sh)', () => {
@@ -148,10 +150,13 @@ describe('what the values of a snapshot need', () => {
       kv(s('e'), '{"kind":"Secret"}'),
       kv('/kubernetes.io/pods/ns/p', Buffer.from('k8s\0\n\x02v1', 'latin1')),
       kv('/kubernetes.io/configmaps/ns/x', Buffer.from([0xff, 0x00])),
-      kv('compact_rev_key', 'x'),
+      kv('compact_rev_key', '41'),
+      kv('election/etcd-ops-operator/694d8b5a1c2f3e04', 'master-1'),
+      kv('/etcd-ops.io/revision-samples', '{"samples":[]}'),
+      kv('/someone/else', 'x'),
     ];
     const a = analyzeValues(values, keys);
-    assert.equal(a.keys, 8);
+    assert.equal(a.keys, 11);
     const secrets = a.resources.find((r) => r.resource === 'secrets')!;
     assert.deepEqual(
       { keys: secrets.keys, json: secrets.json, encrypted: secrets.encrypted, decrypted: secrets.decrypted, failed: secrets.decryptFailed, stale: secrets.stale },
@@ -160,6 +165,12 @@ describe('what the values of a snapshot need', () => {
     assert.deepEqual(secrets.byKey, { 'aescbc:2': 1, 'aescbc:1': 2, 'aescbc:7': 1 });
     assert.equal(a.resources.find((r) => r.resource === 'pods')!.protobuf, 1);
     assert.equal(a.resources.find((r) => r.resource === 'configmaps')!.undecodable, 1);
+    // The control plane's own keys are named for what they are; only foreign ones are "undecodable".
+    const row = (name: RegExp) => a.resources.filter((r) => name.test(r.resource)).map((r) => [r.resource, r.kube, r.keys, r.json, r.undecodable]);
+    assert.deepEqual(row(/compaction marker/), [["API server: compaction marker (kube-apiserver's compact_rev_key)", false, 1, 0, 0]]);
+    assert.deepEqual(row(/leader election/), [['etcd-ops: operator leader election (one key per replica, on its lease)', false, 1, 0, 0]]);
+    assert.deepEqual(row(/revision samples/), [['etcd-ops: revision samples (compact --keep)', false, 1, 1, 0]]);
+    assert.deepEqual(row(/not a Kubernetes key/), [['(not a Kubernetes key)', false, 1, 0, 1]]);
     assert.equal(a.resources.at(-1)!.kube, false);
     const byId = Object.fromEntries(a.keysNeeded.map((k) => [k.id, k]));
     assert.deepEqual([byId['aescbc:1']!.inBackup, byId['aescbc:1']!.decrypted, byId['aescbc:1']!.failed], [true, 1, 1]);
@@ -237,5 +248,26 @@ describe('the static pods a host runs', () => {
     renameSync(join(dirs.manifests, 'etcd-pod.yaml'), join(root, 'aside.yaml'));
     assert.throws(() => findRunningPods(root, 'master-0'), /^UserError: master-0: it has revisions but no manifest .*etcd-pod\.yaml, so its etcd member is not running/);
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('the backup folder: bounded creation, errors in words', () => {
+  it('finding: `etcd-ops backup /proc/x` ends at once with one clear line (Node 20’s recursive mkdir spins there)', async () => {
+    const started = Date.now();
+    const r = await runCli(['backup', '/proc/etcd-ops-backup-test/sub', '--endpoints', 'http://127.0.0.1:9'], { timeoutMs: 30_000 });
+    assertOneLineError(r, /^etcd-ops: cannot create the folder \/proc\/etcd-ops-backup-test\/sub: \/proc\/etcd-ops-backup-test: the file system there does not allow new folders/);
+    assert.ok(Date.now() - started < 30_000);
+  });
+
+  it('finding: a path through a file says so in words, not "ENOTDIR: not a directory, mkdir"', async () => {
+    const dir = tempDir('etcd-ops-backup-notdir-');
+    writeFileSync(join(dir, 'file'), 'x');
+    const r = await runCli(['backup', join(dir, 'file/sub/deeper'), '--endpoints', 'http://127.0.0.1:9'], { timeoutMs: 30_000 });
+    assertOneLineError(r, new RegExp(`cannot create the folder .*: ${join(dir, 'file')} is a file, not a folder`));
+    assert.doesNotMatch(r.stderr, /ENOTDIR/);
+    makeDirs(join(dir, 'a/b/c'), 0o700);
+    makeDirs(join(dir, 'a/b/c'));
+    assert.ok(existsSync(join(dir, 'a/b/c')), 'makes missing parents, and an existing folder is fine');
+    assert.throws(() => makeDirs(join(dir, 'file')), (e: Error) => e instanceof UserError && /is a file, not a folder/.test(e.message));
   });
 });

@@ -142,4 +142,20 @@ describe('bad input gets one clear line and a non-zero exit', { timeout: 60_000 
     assertOneLineError(await runCli(['endpoint', 'bogus']), /unknown command|too many arguments/);
     assertOneLineError(await runCli(['--frobnicate']), /unknown option '--frobnicate'/);
   });
+
+  it('help shows durations as durations, never as milliseconds', async () => {
+    const help = async (args: string[]) => {
+      const r = await runCli([...args, '--help']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.replace(/\s+/g, ' ');
+    };
+    const defrag = await help(['defrag']);
+    assert.match(defrag, /--catch-up-timeout <duration> .*\(default: 1m\)/);
+    assert.match(defrag, /--min-wait <duration> .*\(default: 0s\)/);
+    assert.match(defrag, /--command-timeout <duration> timeout for each request \(default: 30s\)/);
+    for (const args of [['defrag'], ['compact'], ['up'], ['endpoint', 'status'], ['encryption', 'enable'], ['backup']]) {
+      const text = args[0] === 'defrag' ? defrag : await help(args);
+      assert.doesNotMatch(text, /\(default: \d+\)/, `${args.join(' ')} --help`);
+    }
+  });
 });

@@ -104,11 +104,15 @@ describe('the defrag controller, the operator metrics and NOSPACE through the AP
     const read = await kube.get(ref, 'fill-0');
     assert.equal(read.metadata.name, 'fill-0');
     assert.equal(kubectl(t, ['get', 'secret', 'fill-1', '-o', 'name']).stdout.trim(), 'secret/fill-1');
-    const metricsText = await waitFor('the NOSPACE metric', 30_000, async () => {
+    // The operator's metrics say NOSPACE, and why: a member's database at (about) its whole quota.
+    // The space and the alarm are observed one after the other every 15 s, so one scrape may
+    // still show the sizes from before the alarm: wait for one that shows both.
+    const usage = (body: string) => [...body.matchAll(/^etcd_ops_member_quota_usage_percent\{member="[^"]+"\} ([\d.e+-]+)$/gm)].map((m) => Number(m[1]));
+    const metricsText = await waitFor('the NOSPACE metric and the quota usage that explains it', 60_000, async () => {
       const body = await (await fetch(`${t.cluster.hosts[1].operatorMetricsURL}/metrics`)).text();
-      return /etcd_ops_nospace_alarm_active 1/.test(body) ? body : undefined;
+      return /etcd_ops_nospace_alarm_active 1/.test(body) && Math.max(...usage(body)) > 90 ? body : undefined;
     }, 1000);
-    assert.ok(metricsText);
+    assert.equal(usage(metricsText).length, 3, 'every member is reported');
     const del = kubectl(t, ['delete', 'secrets', '--all', '-n', 'default'], { timeoutMs: 120_000 });
     assert.equal(del.code, 0, del.stderr);
     const rec = await t.cli(['defrag', '--recover'], { timeoutMs: 120_000 });

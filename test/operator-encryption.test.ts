@@ -157,7 +157,7 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
   });
 });
 
-describe('rotation, a crash mid-migration, and a mode change mid-migration', { timeout: 420_000 }, () => {
+describe('rotation, a crash mid-migration, a mode change mid-migration, and controllers that never wait for a migration', { timeout: 600_000 }, () => {
   let t: TestHome;
   let kube: KubeClient;
   const N = 1500;
@@ -219,6 +219,14 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
       return c.writeKey === "aescbc:3" && c.keys.find((k) => k.name.endsWith("-3"))?.migratedResources.length === 2;
     });
     await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { rotationInterval: '168h' } } } });
+    // The other components rotate on the same interval, each at its own pace (no migration waits
+    // for another): let every one finish and the last revision roll out before going on.
+    await waitSettled(kube, 'every component to settle after the quick rotations', (x) =>
+      x.nodes.every((n) => n.currentRevision === x.latestRevision && !n.targetRevision) &&
+      x.components.every((c) => {
+        const latest = c.keys.at(-1);
+        return latest !== undefined && latest.migratedResources.length === c.resources.length && c.writeKey === `${latest.mode}:${/-(\d+)$/.exec(latest.name)![1]}`;
+      }));
     const kas = r.components.find((c) => c.component === 'openshift-kube-apiserver')!;
     assert.deepEqual(kas.readKeys, ['aescbc:2'], 'one previous key stays; key 1 has left the configuration');
     const key3 = JSON.parse(kubectl(t, ['get', 'secret', '-n', 'openshift-config-managed', 'encryption-key-openshift-kube-apiserver-3', '-o', 'json']).stdout);
@@ -259,5 +267,53 @@ describe('rotation, a crash mid-migration, and a mode change mid-migration', { t
       assert.equal(row.decryptFailed, 0);
     }
     assert.ok(!report.warnings.some((w: { code: string }) => ['partly-encrypted', 'key-missing', 'decrypt-failed'].includes(w.code)), JSON.stringify(report.warnings));
+  });
+
+  it('keeps reconciling during a slow migration: another component migrates and reports, and a rotation request is answered', async () => {
+    const KAS = 'openshift-kube-apiserver';
+    const OAS = 'openshift-apiserver';
+    const kasOperator = { group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' };
+    const oasOperator = { group: 'operator.openshift.io', version: 'v1', resource: 'openshiftapiservers' };
+    const latestKey = (r: Awaited<ReturnType<typeof encryptionReport>>, comp: string) =>
+      Math.max(0, ...r.components.find((c) => c.component === comp)!.keys.map((k) => Number(/-(\d+)$/.exec(k.name)![1])));
+    const component = (r: Awaited<ReturnType<typeof encryptionReport>>, comp: string) => r.components.find((c) => c.component === comp)!;
+    /** The component's latest key is `id`, migrated, and its Encrypted condition says so. */
+    const completedAt = (r: Awaited<ReturnType<typeof encryptionReport>>, comp: string, id: number) => {
+      const c = component(r, comp);
+      const key = c.keys.find((k) => k.name.endsWith(`-${id}`));
+      return latestKey(r, comp) === id && key?.migratedResources.length === c.resources.length && c.conditions.find((x) => x.type === 'Encrypted')?.reason === 'EncryptionCompleted';
+    };
+    // About 20 objects a second: rewriting the 1500 Secrets takes over a minute.
+    await kube.mergePatch(kasOperator, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { migrationObjectsPerSecond: 20 } } } });
+    const before = await encryptionReport(kube);
+    const kasKey = latestKey(before, KAS) + 1;
+    const oasKey = latestKey(before, OAS) + 1;
+    const rot = await t.cli(['encryption', 'rotate']);
+    assert.equal(rot.code, 0, rot.stderr);
+    const first = await waitFor('the slow migration of the Secrets to be under way', 120_000, () => migration(kasKey).catch(() => undefined), 200);
+
+    // The conditions follow the migration as it goes.
+    const rewritten = (r: Awaited<ReturnType<typeof encryptionReport>>) => {
+      const m = /(\d+) objects rewritten/.exec(component(r, KAS).conditions.find((x) => x.type === 'EncryptionMigrationControllerProgressing' && x.status === 'True')?.message ?? '');
+      return m ? Number(m[1]) : undefined;
+    };
+    const seen = await waitSettled(kube, 'the Progressing condition to report the migration', (r) => rewritten(r) !== undefined, 30_000);
+    await waitSettled(kube, 'the Progressing condition to report more objects rewritten', (r) => rewritten(r)! > rewritten(seen)!, 30_000);
+
+    // The other API server's resources are migrated and reported while the Secrets are still being rewritten.
+    const oasDone = await waitSettled(kube, `${OAS} to finish its own migration to key ${oasKey}`, (r) => completedAt(r, OAS, oasKey), 120_000);
+    assert.equal(component(oasDone, KAS).migration?.completed, false, `${KAS} is still migrating`);
+    assert.ok(component(oasDone, KAS).migration!.objects >= first.objects);
+
+    // A rotation request during the migration: the component that is not migrating gets its new key at once.
+    await kube.mergePatch(oasOperator, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { reason: `rotate-during-migration-${Date.now()}` } } } });
+    const rotated = await waitSettled(kube, `${OAS} to rotate to key ${oasKey + 1} during the migration`, (r) => completedAt(r, OAS, oasKey + 1), 120_000);
+    assert.equal(component(rotated, KAS).migration?.completed, false, `${KAS} is still migrating`);
+    assert.equal(latestKey(rotated, KAS), kasKey, `${KAS} makes no new key while its latest is not migrated`);
+
+    // The pace cap lifted, the running migration speeds up and finishes.
+    await kube.mergePatch(kasOperator, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { migrationObjectsPerSecond: null } } } });
+    const done = await waitSettled(kube, `${KAS} to finish its migration to key ${kasKey}`, (r) => completedAt(r, KAS, kasKey), 120_000);
+    await checkAll(`k8s:enc:${component(done, KAS).keys.at(-1)!.mode}:v1:${kasKey}:`);
   });
 });

@@ -4,7 +4,7 @@ import { COMPONENTS } from '../src/operator/encryption/components.js';
 import { encryptedCondition, migrationProgressing } from '../src/operator/encryption/conditions.js';
 import { needsNewKey, type EncryptionKey, type Mode } from '../src/operator/encryption/keys.js';
 import { desiredState, keysToPrune, providersFor, type DeployedState } from '../src/operator/encryption/state.js';
-import { nodeInstallerProgressing, planInstalls } from '../src/operator/staticpod/progress.js';
+import { nodeInstallerProgressing, planInstalls } from '../src/operator/rollout/progress.js';
 
 const kas = COMPONENTS[0];
 const DAY = 24 * 3600 * 1000;
@@ -86,7 +86,7 @@ describe('conditions read exactly as OpenShift writes them', () => {
     assert.equal(encryptedCondition(kas, 'aesgcm', [key(1)]).reason, 'EncryptionInProgress');
     assert.equal(encryptedCondition(kas, 'identity', [key(1), key(2, 'identity', false)]).message, 'Encryption mode set to identity and decryption is not finished');
     assert.equal(encryptedCondition(kas, 'identity', [key(1), key(2, 'identity')]).message, 'Encryption mode set to identity and everything is decrypted');
-    assert.match(migrationProgressing(kas, { keyId: 2, done: ['secrets'], objects: 40 }).message, /^migrating resources to a new write key: \[core\/secrets core\/configmaps\] \(1 of 2 resources done, 40 objects rewritten\)$/);
+    assert.match(migrationProgressing(kas, { keyId: 2, done: ['secrets'], objects: 40 }).message ?? '', /^migrating resources to a new write key: \[core\/secrets core\/configmaps\] \(1 of 2 resources done, 40 objects rewritten\)$/);
   });
   it('NodeInstallerProgressing', () => {
     assert.deepEqual(nodeInstallerProgressing([1, 2, 3].map((i) => ({ nodeName: `m${i}`, currentRevision: 7 })), 7), { status: 'False', reason: 'AllNodesAtLatestRevision', message: '3 nodes are at revision 7' });

@@ -4,7 +4,8 @@ import { copyFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEtcd, etcdctl, type StartedEtcd } from './helpers/etcd.js';
 import { etcdctlLarge, etcdctlStatus, etcdOps, txnPuts } from './helpers/snapshots.js';
-import { formatStatus, openSnapshot, snapshotStatus, writeValues, type StatusFormat } from '../src/snapshot/index.js';
+import { openSnapshot, snapshotStatus } from '../src/snapshot/index.js';
+import { formatStatus, writeValues, type StatusFormat } from '../src/cli/printers/snapshot.js';
 import { tempDir } from './helpers/cleanup.js';
 
 /**

@@ -5,8 +5,7 @@ import { fnv1a64 } from '../src/snapshot/fnv.js';
 import { humanizeBytes } from '../src/etcd/humanize.js';
 import { decodeKeyValue, peekKey } from '../src/snapshot/protobuf.js';
 import { parseRevisionKey, revisionKey } from '../src/snapshot/revision.js';
-import { formatStatus } from '../src/snapshot/format.js';
-import { JsonGetWriter, simpleKv } from '../src/snapshot/get.js';
+import { formatStatus, JsonGetWriter, simpleKv } from '../src/cli/printers/snapshot.js';
 import { SnapshotError, openSnapshotBytes } from '../src/snapshot/index.js';
 import { BoltBuilder, bucketValue, etcdRoot, inlineBucket, kvProto, revKey, varint } from './helpers/snapshots.js';
 

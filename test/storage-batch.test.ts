@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
 import { startEtcd, type StartedEtcd } from './helpers/etcd.js';
-import { createEtcdClient } from '../src/storage/etcd.js';
+import { createEtcdClient } from '../src/etcd/client.js';
 import { Store } from '../src/storage/store.js';
 import { StorageError } from '../src/storage/errors.js';
 
@@ -33,8 +33,8 @@ describe('storage: batched reads and guarded creates', { timeout: 60_000 }, () =
 
   before(async () => {
     [etcd, small] = await Promise.all([startEtcd(), startEtcd({ extraArgs: ['--max-txn-ops', '4'] })]);
-    client = createEtcdClient({ endpoints: [etcd.clientURL] }, 5000);
-    smallClient = createEtcdClient({ endpoints: [small.clientURL] }, 5000);
+    client = createEtcdClient({ endpoints: [etcd.clientURL], dialTimeoutMs: 5000, callTimeoutMs: 5000, faults: 'retry-once' });
+    smallClient = createEtcdClient({ endpoints: [small.clientURL], dialTimeoutMs: 5000, callTimeoutMs: 5000, faults: 'retry-once' });
     store = new Store(client, () => plain, { timeoutMs: 5000 });
   });
   after(async () => {
@@ -108,5 +108,29 @@ describe('storage: batched reads and guarded creates', { timeout: 60_000 }, () =
     await Promise.all([bump('a'), bump('b')]);
     const final = JSON.parse((await client.get('/w/c-0').string())!);
     assert.deepEqual(Object.keys(final.data).sort(), ['a', 'b']);
+  });
+
+  it('the bulk rewrite: stale values re-encrypted under a compare-and-swap each, raced ones left alone, batches halved until etcd takes them', async () => {
+    // "old:" values are stale (read by an older key); writes carry "new:".
+    const rotating = {
+      fromStorage: (b: Buffer) => ({ data: b.subarray(4), stale: b.subarray(0, 4).toString() === 'old:' }),
+      toStorage: (b: Buffer) => Buffer.concat([Buffer.from('new:'), b]),
+    };
+    const seen: string[] = [];
+    // --max-txn-ops 4: the first batch of ten is refused, and halves until it passes.
+    const s = new Store(smallClient, () => rotating, { timeoutMs: 5000, onTransform: (dir, _p, ok) => seen.push(`${dir}:${ok}`) });
+    for (let i = 0; i < 10; i++) await smallClient.put(`/r/k-${i}`).value(`old:v${i}`);
+    await smallClient.put('/r/k-fresh').value('new:f');
+    const page = await s.rangePage('/r/', '/r/', 100);
+    assert.equal(page.kvs.length, 11);
+    await smallClient.put('/r/k-3').value('new:written-meanwhile'); // an API server got there first
+    const r = await s.rewriteStale('secrets', page.kvs);
+    assert.deepEqual(r, { rewritten: 9, fresh: 1, raced: 1 });
+    for (let i = 0; i < 10; i++) assert.equal(await smallClient.get(`/r/k-${i}`).string(), i === 3 ? 'new:written-meanwhile' : `new:v${i}`);
+    assert.equal(seen.filter((x) => x === 'from_storage:true').length, 11);
+    assert.equal(seen.filter((x) => x === 'to_storage:true').length, 10);
+    // A page asked for in pieces: the limit and the continue key are honoured.
+    const first = await s.rangePage('/r/', '/r/', 4);
+    assert.deepEqual([first.kvs.length, first.more], [4, true]);
   });
 });

@@ -20,6 +20,11 @@ export interface ContainerSpec {
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
 /** Crash-loop backoff: 1 s doubling to 20 s; a container that ran 30 s starts over at 1 s. */
 export const BACKOFF_INITIAL_MS = 1000;
 export const BACKOFF_MAX_MS = 20_000;
@@ -34,7 +39,7 @@ export class ContainerRunner {
   private pidTicks?: number;
   private startedAt?: Date;
   private restarts = 0;
-  private backoffMs = BACKOFF_INITIAL_MS;
+  private backoffMs: number;
   private timer?: NodeJS.Timeout;
   private exitCode?: number;
   private reason?: string;
@@ -50,7 +55,10 @@ export class ContainerRunner {
     private readonly policy: RestartPolicy,
     private readonly onChange: () => void,
     private readonly log: (line: string) => void,
-  ) {}
+    private readonly backoff: Backoff = { initialMs: BACKOFF_INITIAL_MS, maxMs: BACKOFF_MAX_MS },
+  ) {
+    this.backoffMs = backoff.initialMs;
+  }
 
   start(): void {
     if (this.stopping) return;
@@ -124,9 +132,9 @@ export class ContainerRunner {
       this.onChange();
       return;
     }
-    if (ranMs >= STABLE_RUN_MS) this.backoffMs = BACKOFF_INITIAL_MS;
+    if (ranMs >= STABLE_RUN_MS) this.backoffMs = this.backoff.initialMs;
     const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.maxMs);
     this.reason = 'CrashLoopBackOff';
     this.restarts++;
     this.timer = setTimeout(() => {

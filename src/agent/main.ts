@@ -1,9 +1,9 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { hostPaths } from '../home/layout.js';
-import { isSameProcessAlive, signal } from '../util/proc.js';
+import { isSameProcessAlive } from '../util/proc.js';
 import { ApiSync } from './apisync.js';
 import { Kubelet } from './kubelet.js';
-import { readAgentStatus } from './status.js';
+import { killOrphans } from './orphans.js';
 import { readPidFile, writeOwnPidFile } from '../util/daemon.js';
 
 /**
@@ -62,20 +62,3 @@ export async function runAgent(home: string, host: string): Promise<void> {
   log(`agent started, pid ${process.pid}, watching ${paths.manifests}`);
   kubelet.start();
 }
-
-/**
- * Containers left by an agent that died without stopping them (it was SIGKILLed alone).
- * A new agent cannot adopt them, so it stops them and starts its own.
- */
-function killOrphans(statusFile: string, log: (l: string) => void): void {
-  const old = readAgentStatus(statusFile);
-  for (const pod of old?.pods ?? []) {
-    for (const c of pod.containers) {
-      if (c.pid && isSameProcessAlive({ pid: c.pid, startTicks: c.startTicks })) {
-        log(`stopping orphaned container ${pod.name}/${c.name} pid ${c.pid}`);
-        signal(c.pid, 'SIGKILL');
-      }
-    }
-  }
-}
-

@@ -1,6 +1,6 @@
 /**
  * Authentication (bearer tokens from a kube-apiserver --token-auth-file, optional client
- * certificates) and the small authorization policy of this control plane.
+ * certificates). Authorization is RBAC: rbac/.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -131,33 +131,4 @@ export function authenticate(req: IncomingMessage, tokens: TokenAuthenticator, c
     }
   }
   return undefined;
-}
-
-export interface RequestAttributes {
-  verb: string;
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
-
-const PROTECTED_NAMESPACE = 'openshift-config-managed';
-const PROTECTED_GROUPS = new Set(['config.openshift.io', 'operator.openshift.io']);
-const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-
-/**
- * Admins (system:masters) may do everything. Others may not touch Secrets in
- * openshift-config-managed (the encryption keys live there; listing them across all namespaces
- * would show them too) nor write config.openshift.io / operator.openshift.io objects.
- * Returns the kube-style reason when forbidden.
- */
-export function authorize(user: UserInfo, a: RequestAttributes): string | undefined {
-  if (user.groups.includes('system:masters')) return undefined;
-  const secretsDenied = a.group === '' && a.resource === 'secrets' && (a.namespace === PROTECTED_NAMESPACE || a.namespace === undefined);
-  const writeDenied = PROTECTED_GROUPS.has(a.group) && WRITE_VERBS.has(a.verb);
-  if (!secretsDenied && !writeDenied) return undefined;
-  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
-  return `User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${a.group}" ${scope}`;
 }

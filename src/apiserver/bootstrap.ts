@@ -1,5 +1,6 @@
 /**
- * Objects every control plane starts with: the namespaces and the cluster singletons. Each is a
+ * Objects every control plane starts with: the namespaces, the cluster singletons and the RBAC
+ * bootstrap policy (rbac/policy.ts). Each is a
  * create-if-absent etcd transaction, so several API servers starting together do it once.
  */
 import type { KubeObject, Store } from '../storage/store.js';
@@ -8,6 +9,7 @@ import { objectKey } from '../storage/keys.js';
 import { RESOURCES, apiVersionOf, type ResourceDef } from './resources.js';
 import { canonical } from './decode.js';
 import { prepareCreate } from './strategy.js';
+import { BINDINGS, BOOTSTRAP_META, CLUSTER_ROLES, DEVELOPER_NAMESPACE } from './rbac/policy.js';
 
 export const BOOTSTRAP_NAMESPACES = [
   'default',
@@ -20,6 +22,7 @@ export const BOOTSTRAP_NAMESPACES = [
   'openshift-oauth-apiserver',
   'openshift-kube-apiserver-operator',
   'openshift-etcd-operator',
+  DEVELOPER_NAMESPACE,
 ];
 
 const SINGLETONS: { group: string; resource: string; spec: Record<string, unknown> }[] = [
@@ -35,12 +38,13 @@ function find(group: string, resource: string): ResourceDef {
   return RESOURCES.find((r) => r.group === group && r.resource === resource)!;
 }
 
-async function ensure(store: Store, def: ResourceDef, name: string, body: Record<string, unknown>): Promise<boolean> {
-  const o = { apiVersion: apiVersionOf(def), kind: def.kind, metadata: { name }, ...body } as KubeObject;
+async function ensure(store: Store, def: ResourceDef, name: string, body: Record<string, unknown>, namespace?: string): Promise<boolean> {
+  const { metadata: meta, ...rest } = body as { metadata?: Record<string, unknown> };
+  const o = { apiVersion: apiVersionOf(def), kind: def.kind, metadata: { name, ...(meta ?? {}) }, ...rest } as KubeObject;
   const status = o.status;
-  prepareCreate(def, o, undefined);
+  prepareCreate(def, o, namespace);
   if (status !== undefined) o.status = status;
-  const key = objectKey(def.prefix, undefined, name);
+  const key = objectKey(def.prefix, namespace, name);
   // Read first: a restart then writes nothing, which also works while etcd refuses writes (NOSPACE).
   if (await store.getRaw(key)) return false;
   try {
@@ -63,5 +67,16 @@ export async function bootstrap(store: Store): Promise<string[]> {
     if (s.group === 'operator.openshift.io') body.status = { conditions: [], latestAvailableRevision: 0, nodeStatuses: [] };
     if (await ensure(store, def, 'cluster', body)) created.push(`${def.groupResource}/cluster`);
   }
-  return created;
+  // The RBAC policy: independent objects, so their reads and creates go to etcd in batches.
+  const roles = find('rbac.authorization.k8s.io', 'clusterroles');
+  const crb = find('rbac.authorization.k8s.io', 'clusterrolebindings');
+  const rb = find('rbac.authorization.k8s.io', 'rolebindings');
+  const made = await Promise.all([
+    ...CLUSTER_ROLES.map(async (r) => ((await ensure(store, roles, r.name, { metadata: BOOTSTRAP_META, rules: r.rules })) ? `clusterroles/${r.name}` : '')),
+    ...BINDINGS.map(async (b) => {
+      const body = { metadata: BOOTSTRAP_META, subjects: b.subjects, roleRef: b.roleRef };
+      return (await ensure(store, b.namespace ? rb : crb, b.name, body, b.namespace)) ? `${b.namespace ? `rolebindings/${b.namespace}` : 'clusterrolebindings'}/${b.name}` : '';
+    }),
+  ]);
+  return [...created, ...made.filter(Boolean)];
 }

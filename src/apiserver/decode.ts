@@ -20,11 +20,6 @@ import { apiVersionOf, kindsOf, type ResourceDef } from './resources.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
-export function parseFieldValidation(v: string | null): FieldValidation {
-  if (v === null || v === '') return 'Warn'; // kube-apiserver's default
-  if (v === 'Ignore' || v === 'Warn' || v === 'Strict') return v;
-  throw errors.badRequest(`fieldValidation parameter unsupported: ${v}`);
-}
 
 export interface Parsed {
   value: unknown;

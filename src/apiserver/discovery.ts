@@ -24,7 +24,7 @@ export function apiGroup(group: string): unknown | undefined {
 }
 
 function resourceEntries(r: ResourceDef): Record<string, unknown>[] {
-  const main: Record<string, unknown> = { name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: VERBS };
+  const main: Record<string, unknown> = { name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs ?? VERBS };
   if (r.shortNames.length) main.shortNames = r.shortNames;
   if (r.categories.length) main.categories = r.categories;
   const out = [main];

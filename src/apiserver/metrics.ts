@@ -1,5 +1,6 @@
 /** Prometheus metrics, named after kube-apiserver's where one exists. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { transformationMetric } from '../storage/metrics.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,12 +17,6 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly transforms = new Counter({
-    name: 'apiserver_storage_transformation_operations_total',
-    help: 'Total number of value transformations, by direction, provider and outcome.',
-    labelNames: ['transformation_type', 'transformer_prefix', 'status'] as const,
-    registers: [this.registry],
-  });
   readonly watches = new Gauge({
     name: 'apiserver_registered_watchers',
     help: 'Number of currently open watch streams, by resource.',
@@ -34,7 +29,5 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  observeTransform = (direction: 'from_storage' | 'to_storage', provider: string, ok: boolean) => {
-    this.transforms.inc({ transformation_type: direction, transformer_prefix: provider, status: ok ? 'OK' : 'Error' });
-  };
+  readonly observeTransform = transformationMetric(this.registry);
 }

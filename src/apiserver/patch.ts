@@ -12,13 +12,15 @@ export class PatchError extends Error {}
 type J = unknown;
 const isObj = (v: J): v is Record<string, J> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
+/** A property of the patched document itself, never one inherited from Object.prototype. */
+const own = (o: Record<string, J>, k: string): J => (Object.hasOwn(o, k) ? o[k] : undefined);
 
 export function mergePatch(target: J, patch: J): J {
   if (!isObj(patch)) return clone(patch);
   const out: Record<string, J> = isObj(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else setOwn(out, k, mergePatch(out[k], v));
+    else setOwn(out, k, mergePatch(own(out, k), v));
   }
   return out;
 }
@@ -137,7 +139,8 @@ export function strategicMergePatch(target: J, patch: J): J {
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = (out[field] as J[]).filter((x) => !v.includes(x));
+      const cur = own(out, field);
+      if (Array.isArray(cur) && Array.isArray(v)) setOwn(out, field, cur.filter((x) => !v.includes(x)));
       continue;
     }
     // Every other $-key is a directive ($patch, $retainKeys, $setElementOrder/..): never data.
@@ -146,7 +149,7 @@ export function strategicMergePatch(target: J, patch: J): J {
       delete out[k];
       continue;
     }
-    const merged = strategicMergePatch(out[k], v);
+    const merged = strategicMergePatch(own(out, k), v);
     if (merged === undefined) delete out[k];
     else setOwn(out, k, Array.isArray(merged) ? merged.filter((e) => !(isObj(e) && e.$patch === 'delete')).map(stripDirectives) : merged);
   }

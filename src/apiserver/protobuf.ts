@@ -6,6 +6,9 @@
  * kind=2}=1, raw=2}; raw is the generated.proto message of the kind. Field numbers follow
  * k8s.io/api/core/v1/generated.proto. Pure; bounded by the body size.
  */
+import { setOwn } from './schema.js';
+import { WIRE_BYTES, WIRE_VARINT, WireReader } from '../util/protowire.js';
+
 export class ProtobufError extends Error {}
 
 interface Field {
@@ -19,32 +22,16 @@ interface Field {
 
 function fields(buf: Buffer): Field[] {
   const out: Field[] = [];
-  let i = 0;
-  const varint = (): number => {
-    let result = 0;
-    let mul = 1;
-    for (let k = 0; k < 10; k++) {
-      if (i >= buf.length) throw new ProtobufError('truncated varint');
-      const b = buf[i++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-    }
-    throw new ProtobufError('varint too long');
-  };
-  while (i < buf.length) {
-    const tag = varint();
-    const no = Math.floor(tag / 8);
+  const r = new WireReader(buf, (what, pos) => new ProtobufError(`truncated or malformed protobuf at byte ${pos}: ${what}`));
+  while (!r.done()) {
+    const tag = r.tag();
+    const no = tag >>> 3;
     const wire = tag & 7;
-    if (wire === 0) out.push({ no, wire, n: varint() });
-    else if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new ProtobufError('truncated length-delimited field');
-      out.push({ no, wire, b: buf.subarray(i, i + len) });
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new ProtobufError(`unsupported wire type ${wire}`);
+    if (wire === WIRE_VARINT) out.push({ no, wire, n: r.uint() });
+    else if (wire === WIRE_BYTES) {
+      const b = r.bytes();
+      out.push({ no, wire, b: Buffer.from(b.buffer, b.byteOffset, b.byteLength) });
+    } else r.skip(wire);
   }
   return out;
 }
@@ -71,7 +58,7 @@ function decodeMessage(buf: Buffer, spec: Spec): Record<string, unknown> {
     } else {
       const entry = decodeMessage(f.b ?? Buffer.alloc(0), { 1: ['key', 'string'], 2: ['value', type === 'bytesmap' ? 'bytes' : 'string'] });
       const m = (o[name] ??= {}) as Record<string, unknown>;
-      m[String(entry.key ?? '')] = entry.value ?? '';
+      setOwn(m, String(entry.key ?? ''), entry.value ?? '');
       continue;
     }
     if (repeated) ((o[name] ??= []) as unknown[]).push(v);
@@ -103,11 +90,31 @@ const objectMeta: Spec = {
   14: ['finalizers', 'strlist'],
 };
 const meta = (b: Buffer) => decodeMessage(b, objectMeta);
+const policyRule = (b: Buffer) => decodeMessage(b, { 1: ['verbs', 'strlist'], 2: ['apiGroups', 'strlist'], 3: ['resources', 'strlist'], 4: ['resourceNames', 'strlist'], 5: ['nonResourceURLs', 'strlist'] });
+const subject = (b: Buffer) => decodeMessage(b, { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] });
+const roleRef = (b: Buffer) => decodeMessage(b, { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] });
 
 const KINDS: Record<string, Spec> = {
   'v1/Secret': { 1: ['metadata', meta], 2: ['data', 'bytesmap'], 3: ['type', 'string'], 4: ['stringData', 'strmap'], 5: ['immutable', 'bool'] },
   'v1/ConfigMap': { 1: ['metadata', meta], 2: ['data', 'strmap'], 3: ['binaryData', 'bytesmap'], 4: ['immutable', 'bool'] },
   'v1/Namespace': { 1: ['metadata', meta], 2: ['spec', (b) => decodeMessage(b, { 1: ['finalizers', 'strlist'] })] },
+  // kubectl create role/rolebinding/clusterrole/clusterrolebinding, and auth can-i (k8s.io/api rbac/v1 and authorization/v1).
+  'rbac.authorization.k8s.io/v1/Role': { 1: ['metadata', meta], 2: ['rules', policyRule, true] },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { 1: ['metadata', meta], 2: ['rules', policyRule, true] },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { 1: ['metadata', meta], 2: ['subjects', subject, true], 3: ['roleRef', roleRef] },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { 1: ['metadata', meta], 2: ['subjects', subject, true], 3: ['roleRef', roleRef] },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: ['metadata', meta],
+    2: [
+      'spec',
+      (b) =>
+        decodeMessage(b, {
+          1: ['resourceAttributes', (r) => decodeMessage(r, { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] })],
+          2: ['nonResourceAttributes', (r) => decodeMessage(r, { 1: ['path', 'string'], 2: ['verb', 'string'] })],
+        }),
+    ],
+  },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 1: ['metadata', meta], 2: ['spec', (b) => decodeMessage(b, { 1: ['namespace', 'string'] })] },
   'v1/DeleteOptions': {
     1: ['gracePeriodSeconds', 'int'],
     2: ['preconditions', (b) => decodeMessage(b, { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] })],
@@ -127,7 +134,8 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     2: ['raw', (b) => b],
   });
   const tm = (env.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
-  const spec = KINDS[`${tm.apiVersion}/${tm.kind}`];
+  const k = `${tm.apiVersion}/${tm.kind}`;
+  const spec = Object.hasOwn(KINDS, k) ? KINDS[k] : undefined;
   if (!spec) throw new ProtobufError(`kind ${tm.kind ?? '?'} (${tm.apiVersion ?? '?'}) cannot be sent as protobuf here; use application/json`);
   return { kind: tm.kind, apiVersion: tm.apiVersion, ...decodeMessage((env.raw as Buffer | undefined) ?? Buffer.alloc(0), spec) };
 }

@@ -23,6 +23,10 @@ export interface ResourceDef {
   groupResource: string;
   nameRule: 'subdomain' | 'label' | 'path';
   table: TableDef;
+  /** Verbs other than VERBS (the authorization reviews only take create). */
+  verbs?: string[];
+  /** Answered from the request and never stored (SelfSubjectAccessReview, SelfSubjectRulesReview). */
+  review?: boolean;
 }
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -56,6 +60,13 @@ export const RESOURCES: ResourceDef[] = [
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'openshiftapiservers', kind: 'OpenShiftAPIServer', singular: 'openshiftapiserver', namespaced: false, schema: T.openShiftAPIServerSchema, statusSubresource: true }),
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'authentications', kind: 'Authentication', singular: 'authentication', namespaced: false, schema: T.authenticationSchema, statusSubresource: true }),
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds', kind: 'Etcd', singular: 'etcd', namespaced: false, schema: T.etcdSchema, statusSubresource: true }),
+  // RBAC names are path segments (ValidateRBACName): "system:discovery" is a valid name.
+  def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', singular: 'role', namespaced: true, schema: T.roleSchema, nameRule: 'path' }),
+  def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', singular: 'rolebinding', namespaced: true, schema: T.roleBindingSchema, nameRule: 'path' }),
+  def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles', kind: 'ClusterRole', singular: 'clusterrole', namespaced: false, schema: T.clusterRoleSchema, nameRule: 'path' }),
+  def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', singular: 'clusterrolebinding', namespaced: false, schema: T.roleBindingSchema, nameRule: 'path' }),
+  def({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', singular: '', namespaced: false, schema: T.selfSubjectAccessReviewSchema, verbs: ['create'], review: true }),
+  def({ group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', singular: '', namespaced: false, schema: T.selfSubjectRulesReviewSchema, verbs: ['create'], review: true }),
 ];
 
 export function apiVersionOf(d: { group: string; version: string }): string {

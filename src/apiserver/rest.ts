@@ -6,13 +6,17 @@ import { namespacePrefix, objectKey, resourcePrefix } from '../storage/keys.js';
 import type { ResourceDef } from './resources.js';
 import { apiVersionOf, RESOURCES } from './resources.js';
 import { ApiError, errors, successStatus } from './status.js';
-import { canonical, decodeObject, parseBody, parseFieldValidation, pruneAndCheck } from './decode.js';
+import { canonical, decodeObject, parseBody, pruneAndCheck } from './decode.js';
 import { convertIn, generateName, nowTimestamp, prepareCreate, prepareUpdate } from './strategy.js';
 import { jsonPatch, mergePatch, strategicMergePatch, PatchError } from './patch.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { deleteOptionsSchema } from './types.js';
 import { toTable, type IncludeObject } from './table.js';
 import type { UserInfo } from './auth.js';
+import { createOptions, deleteOptions, includeObject, listOptions, parseResourceVersion, patchOptions, updateOptions, type DeleteOptions } from './options.js';
+import type { RBACAuthorizer } from './rbac/authorizer.js';
+import { confirmNoEscalation } from './rbac/escalation.js';
+import { SYSTEM_MASTERS } from './rbac/rules.js';
 
 export interface RequestScope {
   def: ResourceDef;
@@ -24,6 +28,8 @@ export interface RequestScope {
   req: IncomingMessage;
   body?: Buffer;
   user: UserInfo;
+  /** Set when a deletecollection deletes item by item. */
+  deleteOptions?: DeleteOptions;
 }
 
 export interface Result {
@@ -36,6 +42,11 @@ export interface Result {
 
 const NAMESPACES = RESOURCES.find((r) => r.group === '' && r.resource === 'namespaces')!;
 const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
+/** Namespaces the control plane needs: only system:masters may delete them (admission, after RBAC). */
+export function isProtectedNamespace(name: string): boolean {
+  return name.startsWith('openshift-') || ['default', 'kube-system', 'kube-public'].includes(name);
+}
 
 /** Turns storage failures into Statuses; everything else passes through. */
 export function storageToApi(err: unknown, def: ResourceDef, name = ''): unknown {
@@ -59,6 +70,8 @@ export function storageToApi(err: unknown, def: ResourceDef, name = ''): unknown
       return errors.unavailable(err.message);
     case 'Compacted':
       return errors.gone(err.message);
+    case 'TooLarge':
+      return new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: etcdserver: request is too large', {});
     default:
       return errors.internal(err.message, def, name);
   }
@@ -72,7 +85,16 @@ export class Rest {
    */
   private readonly activeNamespaces = new Map<string, number>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** For escalation checks on RBAC writes; without it (tests of the REST layer alone) none are made. */
+    private readonly authorizer?: RBACAuthorizer,
+  ) {}
+
+  /** Admission of an object about to be written (also for dry runs): RBAC escalation prevention. */
+  private admit(s: RequestScope, obj: KubeObject): void {
+    if (this.authorizer) confirmNoEscalation(this.authorizer, s.user, s.def, obj, s.namespace);
+  }
 
   key(def: ResourceDef, namespace: string | undefined, name: string): string {
     return objectKey(def.prefix, def.namespaced ? namespace : undefined, name);
@@ -119,8 +141,7 @@ export class Rest {
   /** Table output when the client asks for it (kubectl get), else the object/list itself. */
   maybeTable(s: RequestScope, objs: KubeObject[], listMeta: Record<string, unknown>, single: boolean, list?: KubeObject): unknown {
     if (wantsTable(s.req.headers.accept)) {
-      const include = (s.query.get('includeObject') ?? 'Metadata') as IncludeObject;
-      if (!['None', 'Metadata', 'Object'].includes(include)) throw errors.badRequest(`includeObject must be one of None, Metadata, Object`);
+      const include: IncludeObject = includeObject(s.query);
       return toTable(s.def.table, objs, listMeta, include);
     }
     return single ? objs[0] : list;
@@ -128,15 +149,17 @@ export class Rest {
 
   /** Undefined without selectors, so the store can count what remains (remainingItemCount). */
   selectors(s: RequestScope): ((d: StoredObject) => boolean) | undefined {
-    const f = makeFilter(s.def, s.query);
-    return s.query.get('labelSelector') || s.query.get('fieldSelector') ? f : undefined;
+    const o = listOptions(s.query);
+    const f = makeFilter(s.def, o.labelSelector, o.fieldSelector);
+    return o.labelSelector || o.fieldSelector ? f : undefined;
   }
 
   async list(s: RequestScope): Promise<Result> {
     const { def } = s;
+    const opts = listOptions(s.query);
     const filter = this.selectors(s);
-    const limit = Number(s.query.get('limit') ?? 0) || 0;
-    const cont = s.query.get('continue');
+    const limit = opts.limit > 0 ? opts.limit : 0;
+    const cont = opts.continue;
     let startKey: string | undefined;
     let revision: number | undefined;
     const prefix = this.listPrefix(def, s.namespace);
@@ -144,13 +167,11 @@ export class Rest {
       const c = decodeContinue(cont, prefix);
       startKey = c.startKey;
       revision = c.rv;
-    } else {
-      const rv = s.query.get('resourceVersion');
-      const match = s.query.get('resourceVersionMatch');
-      if (match === 'Exact') {
-        if (!rv || !/^\d+$/.test(rv) || rv === '0') throw errors.badRequest('resourceVersionMatch "Exact" requires a resourceVersion greater than 0');
-        revision = Number(rv);
-      }
+    } else if (opts.resourceVersion !== '' && opts.resourceVersion !== '0') {
+      const rv = parseResourceVersion(opts.resourceVersion);
+      // Not older than rv: a future one is an error, as kube's watch cache answers after waiting for it.
+      await waitForRevision(this.store, rv);
+      if (opts.resourceVersionMatch === 'Exact') revision = rv;
     }
     let page;
     try {
@@ -176,9 +197,8 @@ export class Rest {
 
   async create(s: RequestScope): Promise<Result> {
     const { def } = s;
-    const fv = parseFieldValidation(s.query.get('fieldValidation'));
+    const { fieldValidation: fv, dryRun } = createOptions(s.query);
     const { obj, warnings } = decodeObject(def, parseBody(s.body ?? Buffer.alloc(0), s.req.headers['content-type']), fv);
-    const dryRun = isDryRun(s.query);
     const m = obj.metadata;
     let nsRevision: number | undefined;
     if (def.namespaced) {
@@ -197,6 +217,7 @@ export class Rest {
     if (convErr) throw errors.badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${convErr}`);
     prepareCreate(def, obj, def.namespaced ? s.namespace : undefined);
     const final = canonical(def, obj);
+    this.admit(s, final);
     if (dryRun) return { code: 201, body: final, warnings };
     const nsKey = nsRevision === undefined ? undefined : objectKey(NAMESPACES.prefix, undefined, s.namespace!);
     for (let attempt = 0; ; attempt++) {
@@ -216,7 +237,7 @@ export class Rest {
   /** PUT: replace the object (or its status). Unconditional without metadata.resourceVersion, as kube does for these types. */
   async update(s: RequestScope): Promise<Result> {
     const { def, name } = s;
-    const fv = parseFieldValidation(s.query.get('fieldValidation'));
+    const { fieldValidation: fv } = updateOptions(s.query);
     const { obj, warnings } = decodeObject(def, parseBody(s.body ?? Buffer.alloc(0), s.req.headers['content-type']), fv);
     const m = obj.metadata;
     if (m.name && m.name !== name) throw errors.badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
@@ -225,6 +246,7 @@ export class Rest {
     }
     m.name = name;
     if (def.namespaced) m.namespace = s.namespace;
+    else delete m.namespace;
     const convErr = convertIn(def, obj);
     if (convErr) throw errors.badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${convErr}`);
     const r = await this.writeUpdate(s, () => structuredClone(obj));
@@ -233,7 +255,7 @@ export class Rest {
 
   async patch(s: RequestScope): Promise<Result> {
     const { def } = s;
-    const fv = parseFieldValidation(s.query.get('fieldValidation'));
+    const { fieldValidation: fv } = patchOptions(s.query);
     const ct = (s.req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const kinds = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
     if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor') {
@@ -268,7 +290,13 @@ export class Rest {
       extra = d.warnings;
       const convErr = convertIn(def, d.obj);
       if (convErr) throw errors.badRequest(`${what}: ${convErr}`);
-      if (d.obj.metadata.name !== cur.metadata.name) throw errors.badRequest(`the name of the object (${d.obj.metadata.name}) does not match the name on the URL (${cur.metadata.name})`);
+      // kube's checkName: a patch may not rename or move the object (its key stays where it is).
+      const pm = d.obj.metadata;
+      if (pm.name !== cur.metadata.name) throw errors.badRequest(`the name of the object (${pm.name}) does not match the name on the URL (${cur.metadata.name})`);
+      if (def.namespaced) {
+        if (pm.namespace && pm.namespace !== s.namespace) throw errors.badRequest(`the namespace of the object (${pm.namespace}) does not match the namespace on the request (${s.namespace})`);
+        pm.namespace = s.namespace;
+      } else delete pm.namespace;
       return d.obj;
     });
     return { ...r, warnings: [...patchWarnings, ...extra, ...(r.warnings ?? [])] };
@@ -278,7 +306,7 @@ export class Rest {
   private async writeUpdate(s: RequestScope, build: (cur: KubeObject) => KubeObject): Promise<Result> {
     const { def, name } = s;
     const key = this.key(def, s.namespace, name!);
-    const dryRun = isDryRun(s.query);
+    const dryRun = (s.verb === 'patch' ? patchOptions(s.query) : updateOptions(s.query)).dryRun;
     let out: KubeObject | undefined;
     let finalDelete = false;
     try {
@@ -291,6 +319,7 @@ export class Rest {
           const rv = requested.metadata?.resourceVersion;
           if (rv && rv !== String(cur.modRevision)) throw errors.conflict(def, name!);
           const next = canonical(def, prepareUpdate(def, requested, cur.obj, s.subresource));
+          this.admit(s, next);
           out = next;
           if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length)) {
             finalDelete = true;
@@ -311,11 +340,14 @@ export class Rest {
 
   async delete(s: RequestScope): Promise<Result> {
     const { def, name } = s;
-    const opts = this.deleteOptions(s);
-    const dryRun = opts.dryRun?.includes('All') || isDryRun(s.query);
+    const opts = s.deleteOptions ?? this.deleteOptions(s);
+    const dryRun = opts.dryRun;
     const key = this.key(def, s.namespace, name!);
     if (def.group === '' && def.resource === 'namespaces' && UNDELETABLE_NAMESPACES.has(name!)) {
       throw errors.forbidden(def, name, 'this namespace may not be deleted');
+    }
+    if (def.group === '' && def.resource === 'namespaces' && isProtectedNamespace(name!) && !s.user.groups.includes(SYSTEM_MASTERS)) {
+      throw errors.forbidden(def, name, 'this namespace holds control-plane state: only members of system:masters may delete it');
     }
     try {
       const raw = await this.store.getRaw(key);
@@ -378,7 +410,7 @@ export class Rest {
   async deleteCollection(s: RequestScope): Promise<Result> {
     const { def } = s;
     const filter = this.selectors(s);
-    const dryRun = isDryRun(s.query);
+    const opts = this.deleteOptions(s);
     let page;
     try {
       page = await this.store.list(this.listPrefix(def, s.namespace), def.groupResource, { filter });
@@ -387,7 +419,7 @@ export class Rest {
     }
     const deleted: KubeObject[] = [];
     for (const item of page.items) {
-      const r = await this.delete({ ...s, verb: 'delete', name: item.obj.metadata.name, namespace: item.obj.metadata.namespace, body: undefined, query: new URLSearchParams(dryRun ? 'dryRun=All' : '') }).catch((err) => {
+      const r = await this.delete({ ...s, verb: 'delete', name: item.obj.metadata.name, namespace: item.obj.metadata.namespace, body: undefined, deleteOptions: { dryRun: opts.dryRun } }).catch((err) => {
         if (err instanceof ApiError && err.code === 404) return undefined;
         throw err;
       });
@@ -396,24 +428,35 @@ export class Rest {
     return { code: 200, body: { kind: def.listKind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(page.revision) }, items: deleted } };
   }
 
-  private deleteOptions(s: RequestScope): { preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[]; propagationPolicy?: string } {
-    let opts: Record<string, unknown> = {};
+  private deleteOptions(s: RequestScope): DeleteOptions {
+    let body: Record<string, unknown> = {};
     if (s.body && s.body.length) {
       const parsed = parseBody(s.body, s.req.headers['content-type']);
-      opts = pruneAndCheck(parsed.value, deleteOptionsSchema, [], 'Ignore', 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions', 'DeleteOptions').obj;
+      const what = 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions';
+      // JSON null decodes to empty options, as into a Go struct; anything but an object is a 400.
+      if (parsed.value !== null && (typeof parsed.value !== 'object' || Array.isArray(parsed.value))) throw errors.badRequest(`${what}: the body is not a JSON object`);
+      if (parsed.value !== null) body = pruneAndCheck(parsed.value, deleteOptionsSchema, [], 'Ignore', what, 'DeleteOptions').obj;
     }
-    const pp = (opts.propagationPolicy as string | undefined) ?? s.query.get('propagationPolicy') ?? undefined;
-    if (pp !== undefined && !['Orphan', 'Background', 'Foreground'].includes(pp)) {
-      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: pp, supported: ['Foreground', 'Background', 'Orphan', 'nil'] }]);
-    }
-    return { preconditions: opts.preconditions as { uid?: string; resourceVersion?: string }, dryRun: opts.dryRun as string[] | undefined, propagationPolicy: pp };
+    return deleteOptions(s.query, body);
   }
 }
 
-export function isDryRun(q: URLSearchParams): boolean {
-  const v = q.getAll('dryRun');
-  for (const x of v) if (x !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${x}": supported values: "All"`);
-  return v.length > 0;
+/**
+ * Waits (bounded) until etcd has reached `rv`; a resourceVersion still ahead after 3 s is a 504
+ * "Too large resource version", as kube-apiserver's watch cache answers.
+ */
+export async function waitForRevision(store: Store, rv: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const cur = await store.currentRevision().catch((err) => {
+      throw storageToApi(err, { group: '', resource: '' } as ResourceDef);
+    });
+    if (cur >= rv) return;
+    if (Date.now() > deadline) {
+      throw new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${cur}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export function wantsTable(accept: string | undefined): boolean {
@@ -445,10 +488,10 @@ function supportedFields(def: ResourceDef): string[] {
   return Object.keys(selectableFields(def, { metadata: {} } as KubeObject));
 }
 
-export function makeFilter(def: ResourceDef, q: URLSearchParams): (d: StoredObject) => boolean {
+export function makeFilter(def: ResourceDef, labelSelector: string, fieldSelector: string): (d: StoredObject) => boolean {
   try {
-    const labels = parseLabelSelector(q.get('labelSelector') ?? '');
-    const fields = parseFieldSelector(q.get('fieldSelector') ?? '', supportedFields(def));
+    const labels = parseLabelSelector(labelSelector);
+    const fields = parseFieldSelector(fieldSelector, supportedFields(def));
     return (d) => labels(d.obj.metadata.labels) && fields(selectableFields(def, d.obj));
   } catch (err) {
     if (err instanceof SelectorError) throw errors.badRequest(err.message);

@@ -48,7 +48,8 @@ export function parseLabelSelector(text: string): Matcher {
       for (const v of r.values) if (!LABEL_VALUE.test(v) || v.length > 63) throw new SelectorError(`unable to parse requirement: invalid label value: "${v}"`);
     }
   }
-  return (labels) => reqs.every((r) => matchReq(r, labels?.[r.key]));
+  // Own properties only: a selector "constructor" or "toString" must not find Object.prototype's.
+  return (labels) => reqs.every((r) => matchReq(r, labels && Object.hasOwn(labels, r.key) ? labels[r.key] : undefined));
 }
 
 function matchReq(r: Req, v: string | undefined): boolean {
@@ -79,5 +80,5 @@ export function parseFieldSelector(text: string, supported: readonly string[]): 
       reqs.push({ key: m[1]!, neg: m[2] === '!=', value: m[3]! });
     }
   }
-  return (f) => reqs.every((r) => ((f[r.key] ?? '') === r.value) !== r.neg);
+  return (f) => reqs.every((r) => ((Object.hasOwn(f, r.key) ? f[r.key]! : '') === r.value) !== r.neg);
 }

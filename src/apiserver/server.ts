@@ -7,14 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Etcd3 } from 'etcd3';
-import type { TransformerForResource } from '../encryption/transformer.js';
-import { createEtcdClient } from '../storage/etcd.js';
+import { loadTransformers } from '../encryption/index.js';
+import { createEtcdClient, readEtcdTls } from '../etcd/client.js';
 import { Store } from '../storage/store.js';
 import { startCompactor, type Compactor } from '../storage/compactor.js';
 import { UserError } from '../util/errors.js';
 import { version as etcdOpsVersion } from '../version.js';
 import type { APIServerConfig } from './config.js';
-import { TokenAuthenticator, authenticate, authorize, type UserInfo } from './auth.js';
+import { TokenAuthenticator, authenticate, type UserInfo } from './auth.js';
 import { ApiError, errors } from './status.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { findResource, type ResourceDef } from './resources.js';
@@ -24,6 +24,12 @@ import { Metrics } from './metrics.js';
 import { bootstrap } from './bootstrap.js';
 import { serveOpenAPI } from './openapi.js';
 import { createLogger, type Logger } from './log.js';
+import { isPretty } from './options.js';
+import { parseRequestInfo, type RequestInfo } from './requestinfo.js';
+import { RBACAuthorizer } from './rbac/authorizer.js';
+import { PolicyCache } from './rbac/cache.js';
+import { SYSTEM_MASTERS } from './rbac/rules.js';
+import { attributesOf, review } from './rbac/review.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' };
 
@@ -33,47 +39,6 @@ export interface RunningServer {
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
-
-/** Loads the encryption configuration through src/encryption when configured; identity otherwise. */
-async function loadTransformers(path: string | undefined): Promise<TransformerForResource> {
-  const identity = {
-    fromStorage(stored: Buffer) {
-      if (stored.subarray(0, 8).toString() === 'k8s:enc:') throw new Error('identity transformer tried to read encrypted data');
-      return { data: stored, stale: false };
-    },
-    toStorage: (plain: Buffer) => plain,
-  };
-  if (!path) {
-    try {
-      const mod = (await import('../encryption/identity.js')) as { identity?: { fromStorage: unknown } };
-      if (mod.identity) return () => mod.identity as never;
-    } catch {}
-    return () => identity;
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import('../encryption/config.js')) as Record<string, unknown>;
-  } catch {
-    throw new UserError(`encryptionConfigFile is set (${path}) but this build has no encryption configuration loader (src/encryption/config.ts)`);
-  }
-  const load = mod.loadEncryptionConfiguration as ((p: string) => unknown) | undefined;
-  if (typeof load !== 'function') throw new UserError('src/encryption/config.ts does not export loadEncryptionConfiguration(path)');
-  const loaded = await load(path);
-  return toTransformerForResource(loaded);
-}
-
-/** Accepts what the encryption loader returns: a TransformerForResource, or an object carrying one. */
-function toTransformerForResource(v: unknown): TransformerForResource {
-  if (typeof v === 'function') return v as TransformerForResource;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    for (const k of ['transformerForResource', 'forResource', 'transformers', 'transformerFor']) {
-      const f = o[k];
-      if (typeof f === 'function') return (gr: string) => (f as (g: string) => never).call(o, gr);
-    }
-  }
-  throw new UserError('the encryption configuration loader returned no TransformerForResource');
-}
 
 export async function startAPIServer(cfg: APIServerConfig, log: Logger = createLogger()): Promise<RunningServer> {
   const tokens = TokenAuthenticator.load(cfg.authentication.tokenFile);
@@ -85,11 +50,13 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   } catch (err) {
     throw new UserError(`cannot read the serving certificate files: ${(err as Error).message}`);
   }
-  const transformers = await loadTransformers(cfg.encryptionConfigFile);
+  const transformers = loadTransformers(cfg.encryptionConfigFile);
   const metrics = new Metrics();
-  const client: Etcd3 = createEtcdClient(cfg.etcd, cfg.etcdRequestTimeoutMs);
+  const client: Etcd3 = createEtcdClient({ endpoints: cfg.etcd.endpoints, tls: readEtcdTls(cfg.etcd), dialTimeoutMs: cfg.etcdRequestTimeoutMs, callTimeoutMs: cfg.etcdRequestTimeoutMs, faults: 'retry-once' });
   const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform });
-  const rest = new Rest(store);
+  const policy = new PolicyCache(store, (m) => log.info(m));
+  const authorizer = new RBACAuthorizer(policy);
+  const rest = new Rest(store, authorizer);
   const openWatches = new Set<() => void>();
   const inFlight = new Set<ServerResponse>();
   let bootstrapped = false;
@@ -116,6 +83,8 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     for (let attempt = 0; !shuttingDown; attempt++) {
       try {
         const created = await bootstrap(store);
+        // The cache lists after the bootstrap policy exists, so a ready server knows it.
+        await policy.start();
         bootstrapped = true;
         log.info(created.length ? `bootstrap created ${created.join(', ')}` : 'bootstrap objects already present');
         return;
@@ -142,12 +111,13 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   server.keepAliveTimeout = 30_000;
   server.requestTimeout = 0; // watches are long; each etcd call has its own deadline
 
-  function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], contentType?: string): void {
+  function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], contentType?: string, pretty = false): void {
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
       return;
     }
-    const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    // pretty: json.Indent with two spaces, as kube-apiserver's serializer does.
+    const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : pretty ? `${JSON.stringify(body, null, 2)}\n` : JSON.stringify(body);
     const headers: Record<string, string | string[]> = {
       'Content-Type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'),
       'Cache-Control': 'no-cache, private',
@@ -194,26 +164,39 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    // The raw target, not `new URL()`: "//x" must stay a path, and no dot segments are resolved away.
+    const target = req.url ?? '/';
+    const qi = target.indexOf('?');
+    const rawPath = (qi >= 0 ? target.slice(0, qi) : target) || '/';
+    const query = new URLSearchParams(qi >= 0 ? target.slice(qi + 1) : '');
+    const pretty = isPretty(query, req.headers['user-agent']);
     let labels = { verb: req.method ?? 'GET', group: '', resource: '', subresource: '' };
     const finish = (code: number) => {
       metrics.requests.inc({ ...labels, code: String(code) });
       if (labels.verb !== 'WATCH') metrics.latency.observe({ verb: labels.verb, group: labels.group, resource: labels.resource }, Number(process.hrtime.bigint() - started) / 1e9);
     };
     try {
-      if (PUBLIC_PATHS.has(path) || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
-        const r = await health(path);
-        send(res, r.code, r.body);
+      let info: RequestInfo | undefined;
+      let badPath: unknown;
+      try {
+        info = parseRequestInfo(req.method ?? 'GET', rawPath, query);
+      } catch (err) {
+        badPath = err;
+      }
+      if (info && (PUBLIC_PATHS.has(info.path) || /^\/(healthz|livez|readyz)\//.test(info.path))) {
+        const r = await health(info.path);
+        send(res, r.code, r.body, [], undefined, pretty);
         finish(r.code);
         return;
       }
       const user = authenticate(req, tokens, !!ca);
       if (!user) throw errors.unauthorized();
+      if (badPath !== undefined || !info) throw badPath;
       if (shuttingDown) throw errors.unavailable('the API server is shutting down');
-      const r = await route(req, res, url, path, user, (l) => (labels = { ...labels, ...l }));
+      authorizeRequest(user, info);
+      const r = await route(req, res, info, query, user, (l) => (labels = { ...labels, ...l }));
       if (r) {
-        send(res, r.code, r.body, r.warnings, r.contentType);
+        send(res, r.code, r.body, r.warnings, r.contentType, pretty);
         finish(r.code);
       } else finish(200);
     } catch (err) {
@@ -221,13 +204,22 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
       if (err instanceof ApiError) e = err;
       else {
         e = errors.internal((err as Error)?.message ?? String(err));
-        log.error(`${req.method} ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
+        log.error(`${req.method} ${rawPath.slice(0, 200)}: ${(err as Error)?.stack ?? String(err)}`);
       }
-      if (e.code >= 500) log.warn(`${req.method} ${url.pathname} -> ${e.code} ${e.reason}: ${e.message}`);
+      if (e.code >= 500) log.warn(`${req.method} ${rawPath.slice(0, 200)} -> ${e.code} ${e.reason}: ${e.message}`);
       if (e.code === 413) res.setHeader('Connection', 'close');
-      send(res, e.code, e.toStatus());
+      send(res, e.code, e.toStatus(), [], undefined, pretty);
       finish(e.code);
     }
+  }
+
+  /** RBAC on the parsed request: the same RequestInfo the router reads. */
+  function authorizeRequest(user: UserInfo, info: RequestInfo): void {
+    if (!user.groups.includes(SYSTEM_MASTERS) && !policy.synced) throw errors.unavailable('authorization is not ready yet: the RBAC cache has not been loaded from etcd');
+    const d = authorizer.authorize(attributesOf(user, info));
+    if (d.allowed) return;
+    if (!info.isResourceRequest) throw new ApiError(403, 'Forbidden', `forbidden: ${d.reason}`, {});
+    throw errors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name || undefined, d.reason);
   }
 
   async function health(path: string): Promise<{ code: number; body: unknown }> {
@@ -251,7 +243,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     }
     // readyz: only when etcd answers and the bootstrap objects exist.
     if (shuttingDown) return { code: 500, body: '[-]shutdown failed: reason withheld\nreadyz check failed\n' };
-    const ok = (await checkEtcd()) && bootstrapped;
+    const ok = (await checkEtcd()) && bootstrapped && policy.synced;
     if (!ok) return { code: 500, body: `[-]etcd failed: ${bootstrapped ? 'etcd does not answer' : 'waiting for bootstrap'}\nreadyz check failed\n` };
     return { code: 200, body: 'ok' };
   }
@@ -259,68 +251,65 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   async function route(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
-    path: string,
+    info: RequestInfo,
+    query: URLSearchParams,
     user: UserInfo,
     setLabels: (l: Partial<{ verb: string; group: string; resource: string; subresource: string }>) => void,
   ): Promise<Result | undefined> {
     const method = req.method ?? 'GET';
-    if (path === '/metrics') {
-      if (method !== 'GET') throw errors.methodNotAllowed();
-      return { code: 200, body: await metrics.registry.metrics() };
-    }
-    if (path === '/api') return { code: 200, body: apiVersions(req.headers.host ?? `${cfg.bindAddress}:${cfg.port}`) };
-    if (path === '/apis') return { code: 200, body: apiGroupList() };
-    if (path.startsWith('/openapi/')) {
-      const r = serveOpenAPI(path, url, String(req.headers.accept ?? ''));
-      if (!r) throw errors.pathNotFound();
-      return r;
-    }
-    const parts = path.split('/').slice(1).map(decodeURIComponent);
-    let group: string, version: string, tail: string[];
-    if (parts[0] === 'api') {
-      group = '';
-      version = parts[1] ?? '';
-      tail = parts.slice(2);
-      if (version !== 'v1') throw errors.pathNotFound();
-    } else if (parts[0] === 'apis') {
-      group = parts[1] ?? '';
-      version = parts[2] ?? '';
-      tail = parts.slice(3);
-      if (!version) {
-        const g = apiGroup(group);
+    const path = info.path;
+    if (!info.isResourceRequest) {
+      if (path === '/metrics') {
+        if (method !== 'GET') throw errors.methodNotAllowed();
+        return { code: 200, body: await metrics.registry.metrics() };
+      }
+      if (path === '/api') return { code: 200, body: apiVersions(req.headers.host ?? `${cfg.bindAddress}:${cfg.port}`) };
+      if (path === '/apis') return { code: 200, body: apiGroupList() };
+      if (path.startsWith('/openapi/')) {
+        const r = serveOpenAPI(path, new URL(`https://localhost/?${query}`), String(req.headers.accept ?? ''));
+        if (!r) throw errors.pathNotFound();
+        return r;
+      }
+      const parts = path.split('/').slice(1);
+      if (parts[0] === 'api' && parts.length === 2) {
+        const l = parts[1] === 'v1' ? apiResourceList('', 'v1') : undefined;
+        if (!l) throw errors.pathNotFound();
+        return { code: 200, body: l };
+      }
+      if (parts[0] === 'apis' && parts.length === 2) {
+        const g = apiGroup(parts[1]!);
         if (!g) throw errors.pathNotFound();
         return { code: 200, body: g };
       }
-    } else throw errors.pathNotFound();
-    if (tail.length === 0) {
-      const l = apiResourceList(group, version);
-      if (!l) throw errors.pathNotFound();
-      return { code: 200, body: l };
+      if (parts[0] === 'apis' && parts.length === 3) {
+        const l = apiResourceList(parts[1]!, parts[2]!);
+        if (!l) throw errors.pathNotFound();
+        return { code: 200, body: l };
+      }
+      throw errors.pathNotFound();
     }
-    // As kube's RequestInfoFactory: /namespaces/{ns}/{resource}/... unless the third part is a namespace subresource.
-    let namespace: string | undefined;
-    if (tail[0] === 'namespaces' && tail.length > 1) {
-      namespace = tail[1];
-      if (tail.length > 2 && !['status', 'finalize'].includes(tail[2]!)) tail = tail.slice(2);
-    }
-    const [resource, name, subresource, ...extra] = tail as [string, string?, string?, ...string[]];
-    const def = findResource(group, version, resource);
-    if (!def || extra.length) throw errors.pathNotFound();
-    if (resource === 'namespaces' && group === '') namespace = undefined;
+    const group = info.apiGroup;
+    if (info.apiPrefix === 'api' && info.apiVersion !== 'v1') throw errors.pathNotFound();
+    const def = findResource(group, info.apiVersion, info.resource);
+    if (!def || info.extra.length) throw errors.pathNotFound();
+    const isNamespaces = def.group === '' && def.resource === 'namespaces';
+    // RequestInfo gives namespaces/<n> the namespace n (RBAC reads it so); storage keys them cluster-wide.
+    const namespace = isNamespaces ? undefined : info.namespace || undefined;
     if (!def.namespaced && namespace !== undefined) throw errors.pathNotFound();
+    const name = info.name || undefined;
+    const subresource = info.subresource || undefined;
     if (subresource !== undefined && !(subresource === 'status' && def.statusSubresource)) throw errors.pathNotFound();
-    if (name === '') throw errors.pathNotFound();
-    const watchParam = url.searchParams.get('watch');
-    const isWatch = watchParam === '1' || watchParam === 'true';
-    const verb = verbFor(method, name !== undefined, isWatch);
+    const verb = info.verb;
     if (!verb || (subresource && !['get', 'update', 'patch'].includes(verb))) throw errors.methodNotAllowed();
-    setLabels({ verb: metricVerb(verb), group, resource, subresource: subresource ?? '' });
-    const why = authorize(user, { verb, group, resource, subresource, namespace, name });
-    if (why) throw errors.forbidden(def, name, why);
+    if (def.verbs && !def.verbs.includes(verb)) throw errors.methodNotAllowed();
+    setLabels({ verb: metricVerb(verb), group, resource: def.resource, subresource: subresource ?? '' });
     const needsBody = ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb);
     const body = needsBody ? await readBody(req) : undefined;
-    const scope: RequestScope = { def, namespace, name, subresource, verb, query: url.searchParams, req, body, user };
+    const scope: RequestScope = { def, namespace, name, subresource, verb, query, req, body, user };
+    if (def.review) {
+      if (name !== undefined) throw errors.methodNotAllowed();
+      return review(scope, authorizer);
+    }
     switch (verb) {
       case 'get':
         return rest.get(scope);
@@ -375,6 +364,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     shuttingDown = true;
     log.info('shutting down: no new requests, finishing in-flight ones');
     compactor?.stop();
+    policy.stop();
     const closed = new Promise<void>((r) => server.close(() => r()));
     server.closeIdleConnections();
     // Watches never finish on their own: end them so clients reconnect elsewhere.
@@ -387,22 +377,6 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     log.info('stopped');
   };
   return { port, close };
-}
-
-function verbFor(method: string, named: boolean, watch: boolean): string | undefined {
-  switch (method) {
-    case 'GET':
-      return watch ? 'watch' : named ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return named ? 'update' : undefined;
-    case 'PATCH':
-      return named ? 'patch' : undefined;
-    case 'DELETE':
-      return named ? 'delete' : 'deletecollection';
-  }
-  return undefined;
 }
 
 function metricVerb(verb: string): string {

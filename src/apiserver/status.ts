@@ -2,50 +2,9 @@
  * metav1.Status errors with kube-apiserver's reasons, codes and message shapes, so kubectl prints
  * its usual `Error from server (NotFound): secrets "x" not found`.
  */
-export interface StatusCause {
-  reason?: string;
-  message?: string;
-  field?: string;
-}
+import { ApiError, type StatusDetails } from '../kube/status.js';
 
-export interface StatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  uid?: string;
-  causes?: StatusCause[];
-  retryAfterSeconds?: number;
-}
-
-export interface StatusObject {
-  kind: 'Status';
-  apiVersion: 'v1';
-  metadata: Record<string, never>;
-  status: 'Failure' | 'Success';
-  message?: string;
-  reason?: string;
-  details?: StatusDetails;
-  code: number;
-}
-
-/** A request failure carrying its Status. Thrown anywhere in a handler; the router writes it. */
-export class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: StatusDetails,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  toStatus(): StatusObject {
-    const s: StatusObject = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
-    if (this.details) s.details = this.details;
-    return s;
-  }
-}
+export { ApiError, type StatusCause, type StatusDetails, type StatusObject } from '../kube/status.js';
 
 /** How kube names a resource in messages: `secrets`, `routes.route.openshift.io`. */
 export interface QualifiedResource {

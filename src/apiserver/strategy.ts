@@ -8,6 +8,8 @@ import type { KubeObject } from '../storage/store.js';
 import type { ResourceDef } from './resources.js';
 import { errors, type FieldError } from './status.js';
 import { deepEqual } from './patch.js';
+import { setOwn } from './schema.js';
+import { validateBinding, validateObjectMeta, validateRules } from './validation.js';
 
 export const ENCRYPTION_TYPES = ['', 'identity', 'aescbc', 'aesgcm', 'secretbox'];
 const MANAGEMENT_STATE = /^(Managed|Unmanaged|Force|Removed)$/;
@@ -78,7 +80,7 @@ export function convertIn(def: ResourceDef, o: KubeObject): string | undefined {
   }
   if (def.group === '' && def.resource === 'secrets' && o.stringData) {
     o.data = { ...(o.data ?? {}) };
-    for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) o.data[k] = Buffer.from(v, 'utf8').toString('base64');
+    for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) setOwn(o.data, k, Buffer.from(v, 'utf8').toString('base64'));
     o.data = Object.fromEntries(Object.entries(o.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     delete o.stringData;
   }
@@ -86,7 +88,11 @@ export function convertIn(def: ResourceDef, o: KubeObject): string | undefined {
 }
 
 function validateCommon(def: ResourceDef, o: KubeObject): FieldError[] {
-  const errs: FieldError[] = [];
+  const errs: FieldError[] = validateObjectMeta(o.metadata ?? {});
+  if (def.group === 'rbac.authorization.k8s.io') {
+    if (def.resource === 'roles' || def.resource === 'clusterroles') errs.push(...validateRules(o.rules, def.namespaced));
+    else errs.push(...validateBinding(o, def.namespaced));
+  }
   const check = (field: string, m: Record<string, string> | undefined, keyRule: RegExp, what: string) => {
     for (const k of Object.keys(m ?? {})) {
       if (!keyRule.test(k)) errs.push({ type: 'FieldValueInvalid', field: `${field}[${k}]`, value: k, detail: what });
@@ -98,7 +104,7 @@ function validateCommon(def: ResourceDef, o: KubeObject): FieldError[] {
     if (def.resource === 'configmaps') {
       check('binaryData', o.binaryData, CONFIG_KEY, what);
       for (const k of Object.keys(o.binaryData ?? {})) {
-        if (o.data && k in o.data) errs.push({ type: 'FieldValueInvalid', field: 'data', value: k, detail: 'duplicate of key present in binaryData' });
+        if (o.data && Object.hasOwn(o.data, k)) errs.push({ type: 'FieldValueInvalid', field: 'data', value: k, detail: 'duplicate of key present in binaryData' });
       }
     }
   }
@@ -217,6 +223,9 @@ export function prepareUpdate(def: ResourceDef, next: KubeObject, cur: KubeObjec
       }
       if (o.immutable !== true) errs2.push({ type: 'FieldValueForbidden', field: 'immutable', detail: 'field is immutable when `immutable` is set' });
       fail(def, cm.name, errs2);
+    }
+    if (def.group === 'rbac.authorization.k8s.io' && (def.resource === 'rolebindings' || def.resource === 'clusterrolebindings') && !deepEqual(o.roleRef, cur.roleRef)) {
+      fail(def, cm.name, [{ type: 'FieldValueInvalid', field: 'roleRef', value: o.roleRef, detail: 'cannot change roleRef' }]);
     }
     // generation counts changes of everything but metadata and status.
     if (!deepEqual(withoutMetaStatus(o), withoutMetaStatus(cur))) m.generation = (cm.generation ?? 1) + 1;

@@ -4,6 +4,7 @@
  * set; kubectl hides priority > 0 columns unless `-o wide`.
  */
 import type { KubeObject } from '../storage/store.js';
+import { humanDuration } from '../util/time.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -33,36 +34,6 @@ const AGE_COL: ColumnDefinition = {
   priority: 0,
 };
 const col = (name: string, type: ColumnDefinition['type'], description: string, priority = 0): ColumnDefinition => ({ name, type, format: '', description, priority });
-
-/** k8s.io/apimachinery/pkg/util/duration.HumanDuration: "45s", "3m20s", "5h", "2d3h", "3y". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 60 * 2) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 60 * 3) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.floor(hours / 24) % 365;
-    return dy === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${dy}d`;
-  }
-  return `${Math.floor(hours / 24 / 365)}y`;
-}
 
 export function age(ts: unknown, now: number): string {
   if (typeof ts !== 'string' || !ts) return '<unknown>';

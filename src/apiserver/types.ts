@@ -189,3 +189,19 @@ export const deleteOptionsSchema = obj({
  * keep what the agent sends.
  */
 export const podSchema = kind({ spec: any, status: any });
+
+/** rbac.authorization.k8s.io/v1. */
+const policyRule = obj({ verbs: arr(str), apiGroups: arr(str), resources: arr(str), resourceNames: arr(str), nonResourceURLs: arr(str) });
+const rbacSubject = obj({ kind: str, apiGroup: str, name: str, namespace: str });
+const roleRef = obj({ apiGroup: str, kind: str, name: str });
+export const roleSchema = kind({ rules: arr(policyRule) });
+export const clusterRoleSchema = kind({ rules: arr(policyRule), aggregationRule: any });
+export const roleBindingSchema = kind({ subjects: arr(rbacSubject), roleRef });
+
+/** authorization.k8s.io/v1 SelfSubjectAccessReview and SelfSubjectRulesReview: asked, answered, never stored. */
+const resourceAttributes = obj({ namespace: str, verb: str, group: str, version: str, resource: str, subresource: str, name: str, fieldSelector: any, labelSelector: any });
+export const selfSubjectAccessReviewSchema = kind({
+  spec: obj({ resourceAttributes, nonResourceAttributes: obj({ path: str, verb: str }) }),
+  status: any,
+});
+export const selfSubjectRulesReviewSchema = kind({ spec: obj({ namespace: str }), status: any });

@@ -17,7 +17,8 @@ import { watchPrefix, type EtcdWatch } from '../storage/watch.js';
 import type { StorageError } from '../storage/errors.js';
 import { apiVersionOf } from './resources.js';
 import { ApiError, errors } from './status.js';
-import { makeFilter, storageToApi, wantsTable, type RequestScope } from './rest.js';
+import { makeFilter, storageToApi, waitForRevision, wantsTable, type RequestScope } from './rest.js';
+import { includeObject, listOptions, parseResourceVersion } from './options.js';
 import { tableRow, type IncludeObject } from './table.js';
 
 export interface WatchOptions {
@@ -27,22 +28,35 @@ export interface WatchOptions {
   defaultTimeoutMs: number;
 }
 
+/** The longest timer Node keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * kube: timeoutSeconds when given (0: the server's default), so a negative one ends the watch at
+ * once; here also bounded by what a timer can hold, where kube's time.Duration would overflow.
+ */
+export function watchTimeoutMs(timeoutSeconds: number | undefined, defaultMs: number): number {
+  if (timeoutSeconds === undefined || timeoutSeconds === 0) return defaultMs;
+  return Math.min(Math.max(timeoutSeconds * 1000, 0), MAX_TIMER_MS);
+}
+
 export interface OpenWatches {
   add(close: () => void): () => void;
 }
 
 export async function serveWatch(s: RequestScope, res: ServerResponse, store: Store, prefix: string, opts: WatchOptions, open: OpenWatches): Promise<void> {
   const { def } = s;
-  const filter = makeFilter(def, s.query);
-  const rvParam = s.query.get('resourceVersion') ?? '';
-  if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`);
-  const bookmarks = ['1', 'true'].includes(s.query.get('allowWatchBookmarks') ?? '');
-  const sendInitial = s.query.get('sendInitialEvents') === 'true';
+  const o = listOptions(s.query);
+  const filter = makeFilter(def, o.labelSelector, o.fieldSelector);
+  const rvParam = o.resourceVersion;
+  const bookmarks = o.allowWatchBookmarks;
+  const sendInitial = o.sendInitialEvents === true;
   const initial = rvParam === '' || rvParam === '0' || sendInitial;
-  const timeoutS = Number(s.query.get('timeoutSeconds') ?? 0);
-  const timeoutMs = timeoutS > 0 ? timeoutS * 1000 : opts.defaultTimeoutMs;
+  // A resourceVersion etcd has not reached: kube's watch cache waits up to 3 s, then answers 504.
+  if (!initial) await waitForRevision(store, parseResourceVersion(rvParam));
+  const timeoutMs = watchTimeoutMs(o.timeoutSeconds, opts.defaultTimeoutMs);
   const table = wantsTable(s.req.headers.accept);
-  const include = (s.query.get('includeObject') ?? 'Metadata') as IncludeObject;
+  const include: IncludeObject = includeObject(s.query);
   let headersSent = false;
 
   let listed: { objs: KubeObject[]; revision: number } | undefined;

@@ -1,4 +1,5 @@
 import { classifyStoredValue, resourceForEtcdKey } from '../encryption/index.js';
+import { ownKey } from '../etcd/own-keys.js';
 import { keyId, type BackupKeys } from './keys.js';
 
 /**
@@ -6,7 +7,7 @@ import { keyId, type BackupKeys } from './keys.js';
  * read every encrypted one. Pure: key-values and keys in, counts out.
  */
 
-/** Keys outside the Kubernetes layouts (/registry, /kubernetes.io, /openshift.io). */
+/** Keys outside the Kubernetes layouts (/registry, /kubernetes.io, /openshift.io) that are not the control plane's own either. */
 export const OTHER_KEYS = '(not a Kubernetes key)';
 
 export interface ResourceCounts {
@@ -18,7 +19,7 @@ export interface ResourceCounts {
   encrypted: number;
   /** Encrypted values per "provider:key". */
   byKey: Record<string, number>;
-  /** Neither JSON, protobuf nor an encryption prefix. */
+  /** Neither JSON, protobuf nor an encryption prefix (never said of the control plane's own keys, whose formats are known). */
   undecodable: number;
   /** Encrypted values the backup's keys read back to JSON or protobuf. */
   decrypted: number;
@@ -59,7 +60,8 @@ export function analyzeValues(kvs: Iterable<KeyValueLike>, keys: BackupKeys | un
     total++;
     const etcdKey = kv.key.toString('utf8');
     const gr = resourceForEtcdKey(etcdKey);
-    const name = gr ?? OTHER_KEYS;
+    const own = gr === undefined ? ownKey(etcdKey) : undefined;
+    const name = gr ?? own ?? OTHER_KEYS;
     let row = byResource.get(name);
     if (!row) {
       row = { resource: name, kube: gr !== undefined, keys: 0, json: 0, protobuf: 0, encrypted: 0, byKey: {}, undecodable: 0, decrypted: 0, decryptFailed: 0, stale: 0 };
@@ -73,7 +75,7 @@ export function analyzeValues(kvs: Iterable<KeyValueLike>, keys: BackupKeys | un
       continue;
     }
     if (kind.kind === 'unknown') {
-      row.undecodable++;
+      if (!own) row.undecodable++;
       continue;
     }
     row.encrypted++;

@@ -4,6 +4,8 @@
  * SnapshotResponse (header 1, remaining_bytes 2, blob 3). Pure: bytes in, messages out.
  */
 
+import { WIRE_BYTES, WIRE_VARINT, WireReader } from '../util/protowire.js';
+
 /** etcd sends 32 KiB blobs; anything near this is not an etcd snapshot stream. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -82,18 +84,23 @@ export interface SnapshotResponse {
   blob: Buffer;
 }
 
+/** A malformed message is the server's fault: say which message and what is wrong with it. */
+const reader = (buf: Uint8Array, what: string) => new WireReader(buf, (why) => new Error(`malformed ${what} from the server: ${why}`));
+/** A Buffer over the same bytes, no copy. */
+const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
 export function decodeSnapshotResponse(msg: Buffer): SnapshotResponse {
-  const r = new Reader(msg, 'SnapshotResponse');
+  const r = reader(msg, 'SnapshotResponse');
   let header: ResponseHeader | undefined;
   let remainingBytes = 0n;
   let blob: Buffer = EMPTY;
   while (!r.done()) {
-    const tag = r.varint();
-    const field = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
-    if (field === 1 && wire === 2) header = decodeHeader(r.bytes());
-    else if (field === 2 && wire === 0) remainingBytes = r.varint();
-    else if (field === 3 && wire === 2) blob = r.bytes();
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === WIRE_BYTES) header = decodeHeader(r.bytes());
+    else if (field === 2 && wire === WIRE_VARINT) remainingBytes = r.varint();
+    else if (field === 3 && wire === WIRE_BYTES) blob = view(r.bytes());
     else r.skip(wire);
   }
   return { header, remainingBytes, blob };
@@ -101,14 +108,14 @@ export function decodeSnapshotResponse(msg: Buffer): SnapshotResponse {
 
 const EMPTY = Buffer.alloc(0);
 
-function decodeHeader(buf: Buffer): ResponseHeader {
-  const r = new Reader(buf, 'ResponseHeader');
+function decodeHeader(buf: Uint8Array): ResponseHeader {
+  const r = reader(buf, 'ResponseHeader');
   const h: ResponseHeader = { clusterId: 0n, memberId: 0n, revision: 0n, raftTerm: 0n };
   while (!r.done()) {
-    const tag = r.varint();
-    const field = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
-    if (wire !== 0) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire !== WIRE_VARINT) {
       r.skip(wire);
       continue;
     }
@@ -119,52 +126,4 @@ function decodeHeader(buf: Buffer): ResponseHeader {
     else if (field === 4) h.raftTerm = v;
   }
   return h;
-}
-
-class Reader {
-  private pos = 0;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
-
-  done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
-  varint(): bigint {
-    let v = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (this.pos >= this.buf.length) throw this.fail('a varint runs past the end');
-      const b = this.buf[this.pos++]!;
-      v |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v & 0xffffffffffffffffn;
-    }
-    throw this.fail('a varint is longer than 10 bytes');
-  }
-
-  bytes(): Buffer {
-    const len = Number(this.varint());
-    if (this.pos + len > this.buf.length) throw this.fail(`a field of ${len} bytes runs past the end`);
-    const out = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return out;
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 2) this.bytes();
-    else if (wire === 1) this.advance(8);
-    else if (wire === 5) this.advance(4);
-    else throw this.fail(`unsupported wire type ${wire}`);
-  }
-
-  private advance(n: number): void {
-    if (this.pos + n > this.buf.length) throw this.fail('a field runs past the end');
-    this.pos += n;
-  }
-
-  private fail(why: string): Error {
-    return new Error(`malformed ${this.what} from the server: ${why}`);
-  }
 }

@@ -6,6 +6,8 @@
  * (NodeInstallerProgressing, EncryptionMigrationControllerProgressing, ...) counts.
  */
 
+import type { Condition } from '../kube/conditions.js';
+
 export const OPERATOR_PREFIX = '/kubernetes.io/operator.openshift.io/';
 
 /** The ClusterOperator names the objects belong to, in the order cluster-backup.sh checks them. */
@@ -20,13 +22,6 @@ const OPERATOR_NAMES: ReadonlyArray<readonly [string, string]> = [
 
 /** Operators that roll static pods out by revision on every control-plane node. */
 const STATIC_POD_OPERATORS = ['kubeapiservers', 'etcds'];
-
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
 
 export interface OperatorState {
   key: string;

@@ -1,17 +1,19 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEncryptionConfiguration } from '../encryption/index.js';
-import { describeEtcdError, withClient, type Connection } from '../etcd/connection.js';
+import { describeEtcdError, type Connection } from '../etcd/connection.js';
 import { memberIdHex } from '../etcd/ids.js';
 import { endpointStatus, type MemberStatus } from '../etcd/status.js';
-import { formatStatus, snapshotStatus, type StatusReport } from '../snapshot/index.js';
+import { snapshotStatus, type SnapshotStatus, type StatusReport } from '../snapshot/index.js';
 import { UserError, errorMessage } from '../util/errors.js';
+import { makeDirs } from '../util/fsx.js';
 import { version } from '../version.js';
 import { writeResourcesArchive } from './archive.js';
 import { AsyncBatchWriter, RunFiles } from './files.js';
 import { MANIFEST_API_VERSION, MANIFEST_KIND, encryptionState, serializeManifest, type BackupManifest, type ComponentEncryptionState } from './manifest.js';
 import { backupNames, backupStamp, type BackupNames } from './names.js';
-import { OPERATOR_PREFIX, parseOperatorObject, refusal, type OperatorState } from './operators.js';
+import { refusal, type OperatorState } from './operators.js';
+import { readOperatorStates } from './read-operators.js';
 import { byteProgress, type Progress } from './progress.js';
 import { snapshotStream } from './snapshot-stream.js';
 import { ENCRYPTION_CONFIG_FILE, findRunningPods, type RunningPod } from './static-pods.js';
@@ -30,12 +32,20 @@ export interface BackupRequest {
   /** The one member to snapshot: the host's own. */
   endpoint: string;
   conn: Connection;
-  out: (s: string) => void;
-  err: (s: string) => void;
+  /** What happens, as it happens: the CLI prints cluster-backup.sh's transcript from these. */
+  report: (e: BackupEvent) => void;
   /** How to say what to do when the member is down (differs between a home and --endpoints). */
   memberDownHint: string;
   now?: Date;
 }
+
+export type BackupEvent =
+  | { kind: 'pod-found'; pod: string; dir: string }
+  | { kind: 'pod-skipped'; why: string }
+  | { kind: 'no-resources-dir' }
+  | { kind: 'snapshot-saved'; status: SnapshotStatus }
+  | { kind: 'config-unreadable'; file: string; error: string }
+  | { kind: 'saved'; dir: string };
 
 export interface BackupResult {
   names: BackupNames;
@@ -53,7 +63,7 @@ export interface BackupResult {
 export async function runBackup(req: BackupRequest): Promise<BackupResult> {
   const dir = resolve(req.dir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${req.dir} is a file: give a folder to save the backup in`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const names = backupNames(backupStamp(req.now), req.force);
   const snapshotPath = join(dir, names.snapshot);
   const resourcesPath = join(dir, names.resources);
@@ -65,9 +75,9 @@ export async function runBackup(req: BackupRequest): Promise<BackupResult> {
   let pods: RunningPod[] = [];
   if (req.resourcesRoot) {
     const found = findRunningPods(req.resourcesRoot, who);
-    for (const s of found.skipped) req.err(`etcd-ops: note: ${s}: left out of the backup\n`);
+    for (const why of found.skipped) req.report({ kind: 'pod-skipped', why });
     pods = found.pods;
-    for (const p of pods) req.out(`found latest ${p.pod}: ${p.dir}\n`);
+    for (const p of pods) req.report({ kind: 'pod-found', pod: p.pod, dir: p.dir });
   }
 
   const st = await endpointStatus(req.conn, req.endpoint);
@@ -76,7 +86,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupResult> {
     throw new UserError(`${member} does not answer (${st.error}): ${req.memberDownHint}`);
   }
   const member = st.status;
-  if (!req.resourcesRoot) req.err('etcd-ops: warning: no --resources-dir: the archive will hold no static pod resources and no encryption keys\n');
+  if (!req.resourcesRoot) req.report({ kind: 'no-resources-dir' });
 
   if (!req.force) {
     const why = refusal(await readOperators(req.conn, req.endpoint));
@@ -93,10 +103,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupResult> {
   process.once('SIGTERM', onSignal);
   try {
     const { report, bytes } = await saveSnapshot(req, files, snapshotPath, member);
-    req.out(formatStatus(report.status, 'json'));
+    req.report({ kind: 'snapshot-saved', status: report.status });
 
     const encryption = encryptionOf(pods);
-    for (const e of encryption) if (e.error) req.err(`etcd-ops: warning: ${e.file}: ${e.error}\n`);
+    for (const e of encryption) if (e.error) req.report({ kind: 'config-unreadable', file: e.file, error: e.error });
     const manifest: BackupManifest = {
       apiVersion: MANIFEST_API_VERSION,
       kind: MANIFEST_KIND,
@@ -136,7 +146,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupResult> {
       manifest: serializeManifest(manifest),
     });
     files.keep();
-    req.out(`snapshot db and kube resources are successfully saved to ${req.dir}\n`);
+    req.report({ kind: 'saved', dir: req.dir });
     return { names, snapshotPath, resourcesPath, manifest };
   } catch (err) {
     files.removeAll();
@@ -194,13 +204,7 @@ export async function downloadSnapshot(o: { endpoint: string; conn: Connection; 
 /** The operator objects under /kubernetes.io/operator.openshift.io/, read from the member itself. */
 async function readOperators(conn: Connection, endpoint: string): Promise<OperatorState[]> {
   try {
-    const res = await withClient(conn, [endpoint], (c) => c.getAll().prefix(OPERATOR_PREFIX).exec());
-    const states: OperatorState[] = [];
-    for (const kv of res.kvs) {
-      const s = parseOperatorObject(kv.key.toString('utf8'), kv.value);
-      if (s) states.push(s);
-    }
-    return states;
+    return await readOperatorStates(conn, [endpoint]);
   } catch (err) {
     throw new UserError(`cannot read the operators' status from ${endpoint}: ${describeEtcdError(err, conn)}. Pass the --force flag to skip checks.`);
   }

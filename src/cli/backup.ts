@@ -26,7 +26,15 @@ export function register(program: Command): void {
   ).action(async (dir: string, flags: BackupFlags) => {
     const request = await backupRequest(dir, flags);
     const { runBackup } = await import('../backup/run.js');
-    await runBackup(request);
+    const { printBackupEvent } = await import('./printers/backup.js');
+    await runBackup({
+      ...request,
+      report: (e) => {
+        const { out, err } = printBackupEvent(e);
+        if (out) process.stdout.write(out);
+        if (err) process.stderr.write(err);
+      },
+    });
   });
 
   backup
@@ -40,7 +48,7 @@ export function register(program: Command): void {
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (path: string, flags: { bundle?: string; writeOut: 'table' | 'json' }) => {
       const { inspectBackup } = await import('../backup/inspect.js');
-      const { formatInspect } = await import('../backup/inspect-format.js');
+      const { formatInspect } = await import('./printers/backup.js');
       const report = await inspectBackup({ path, bundle: flags.bundle });
       process.stdout.write(formatInspect(report, flags.writeOut));
       if (report.warnings.some((w) => w.level === 'error')) process.exitCode = 2;
@@ -49,9 +57,7 @@ export function register(program: Command): void {
 
 async function backupRequest(dir: string, flags: BackupFlags) {
   const target = resolveTarget(flags);
-  const out = (s: string) => void process.stdout.write(s);
-  const err = (s: string) => void process.stderr.write(s);
-  const base = { dir, force: Boolean(flags.force), out, err };
+  const base = { dir, force: Boolean(flags.force) };
   if (target.cluster && target.home) {
     if (flags.resourcesDir) throw new UserError('--resources-dir goes with --endpoints; with --home the host\'s own folder is used (pick the host with --host)');
     const { hostPaths } = await import('../home/layout.js');

@@ -8,7 +8,7 @@ import {
   readTls,
   type Connection,
 } from '../etcd/endpoints.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 
 export interface ConnectionFlags {
   home?: string;
@@ -29,6 +29,12 @@ export function durationArg(flag: string) {
       throw new InvalidArgumentError((err as Error).message.replace(/^.*? is not a duration: /, 'not a duration: '));
     }
   };
+}
+
+/** A duration flag; its default shows in --help as a duration ("default: 1m"), never as milliseconds. */
+export function durationOption(flags: string, description: string, defaultMs?: number): Option {
+  const option = new Option(flags, description).argParser(durationArg(flags.split(/[ ,]/)[0]!));
+  return defaultMs === undefined ? option : option.default(defaultMs, formatDuration(defaultMs));
 }
 
 export function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -52,8 +58,8 @@ export function connectionOptions(cmd: Command, o: { commandTimeoutMs?: number }
     .option('--cacert <file>', 'verify servers with this CA bundle')
     .option('--cert <file>', 'client certificate for TLS client auth')
     .option('--key <file>', 'client key for TLS client auth')
-    .addOption(new Option('--command-timeout <duration>', 'timeout for each request').argParser(durationArg('--command-timeout')).default(timeout, `${timeout / 1000}s`))
-    .addOption(new Option('--dial-timeout <duration>', 'timeout for connecting').argParser(durationArg('--dial-timeout')).default(DEFAULT_DIAL_TIMEOUT_MS, `${DEFAULT_DIAL_TIMEOUT_MS / 1000}s`));
+    .addOption(durationOption('--command-timeout <duration>', 'timeout for each request', timeout))
+    .addOption(durationOption('--dial-timeout <duration>', 'timeout for connecting', DEFAULT_DIAL_TIMEOUT_MS));
 }
 
 export function writeOutOption(cmd: Command, formats: string[], def: string): Command {

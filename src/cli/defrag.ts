@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { connectionOptions, durationArg, resolveTarget, writeOutOption, type ConnectionFlags } from './connection.js';
+import { connectionOptions, durationOption, resolveTarget, writeOutOption, type ConnectionFlags } from './connection.js';
 import { targetEndpoints } from './endpoint.js';
+import { DEFAULT_RULE_TEXT } from '../defrag/thresholds.js';
 import { UserError } from '../util/errors.js';
 
 interface DefragFlags extends ConnectionFlags {
@@ -23,11 +24,11 @@ export function register(program: Command): void {
         .description('defragments members one at a time, followers first and the leader last, then deals with NOSPACE')
         .option('--cluster', 'use all members of the cluster, from the member list')
         .option('--dry-run', 'show the plan and change nothing')
-        .option('--min-wait <duration>', 'a floor on the wait between members, on top of the health wait', durationArg('--min-wait'), 0)
-        .option('--catch-up-timeout <duration>', 'how long a member may take to answer and catch up after its defrag', durationArg('--catch-up-timeout'), 60_000)
+        .addOption(durationOption('--min-wait <duration>', 'a floor on the wait between members, on top of the health wait', 0))
+        .addOption(durationOption('--catch-up-timeout <duration>', 'how long a member may take to answer and catch up after its defrag', 60_000))
         .option('--move-leader', 'transfer leadership away before defragmenting the leader')
         .option('--force', 'defragment even when a member is unhealthy')
-        .option('--rule <expr>', 'which members to defragment, over dbSize, dbSizeInUse, dbSizeFree, dbQuota, dbQuotaUsage (default: at least 45 % fragmented and at least 100 MiB)')
+        .option('--rule <expr>', `which members to defragment, over dbSize, dbSizeInUse, dbSizeFree, dbQuota, dbQuotaUsage (default: ${DEFAULT_RULE_TEXT})`)
         .option('--recover', 'NOSPACE recovery: compact to the current revision, defragment every member, disarm once below 90 % of the quota'),
       // A defrag takes about 10 s per GB: a longer default than etcdctl's 5 s.
       { commandTimeoutMs: 30_000 },
@@ -36,7 +37,8 @@ export function register(program: Command): void {
     'table',
   );
   defrag.action(async (flags: DefragFlags) => {
-    const { compileRule, thresholdRule, RuleError } = await import('../defrag/rule.js');
+    const { compileRule, RuleError } = await import('../defrag/rule.js');
+    const { thresholdRule } = await import('../defrag/thresholds.js');
     let rule;
     try {
       rule = compileRule(flags.rule ?? thresholdRule());
@@ -51,18 +53,28 @@ export function register(program: Command): void {
       return { endpoint, name: host?.name, metricsURL: host?.metricsURL };
     });
     const { defragCommand } = await import('../defrag/procedure.js');
-    const ok = await defragCommand(target.conn, targets, {
-      rule,
-      ruleText: flags.rule ?? 'default (at least 45 % fragmented and at least 100 MiB)',
-      dryRun: flags.dryRun ?? false,
-      force: flags.force ?? false,
-      moveLeader: flags.moveLeader ?? false,
-      recover: flags.recover ?? false,
-      minWaitMs: flags.minWait,
-      catchUpTimeoutMs: flags.catchUpTimeout,
-      json: flags.writeOut === 'json',
-      out: (s) => process.stdout.write(s),
-    });
+    const { defragJson, printDefragEvent } = await import('./printers/defrag.js');
+    const json = flags.writeOut === 'json';
+    const ruleText = flags.rule ?? `default (${DEFAULT_RULE_TEXT})`;
+    const dryRun = flags.dryRun ?? false;
+    const report = await defragCommand(
+      target.conn,
+      targets,
+      {
+        rule,
+        dryRun,
+        force: flags.force ?? false,
+        moveLeader: flags.moveLeader ?? false,
+        recover: flags.recover ?? false,
+        minWaitMs: flags.minWait,
+        catchUpTimeoutMs: flags.catchUpTimeout,
+      },
+      (e) => {
+        if (!json) process.stdout.write(printDefragEvent(e, flags.recover ? 'every member (--recover)' : ruleText, dryRun));
+      },
+    );
+    if (json) process.stdout.write(defragJson(report));
+    const ok = report.results.every((r) => !r.error);
     if (!ok) process.exitCode = 1;
   });
 
@@ -70,7 +82,7 @@ export function register(program: Command): void {
     program
       .command('compact')
       .description('compacts etcd history (physically): to the current revision, to --revision, or keeping --keep of history')
-      .option('--keep <duration>', 'keep this much recent history (from the revision samples the etcd-ops operator records each minute)', durationArg('--keep'))
+      .addOption(durationOption('--keep <duration>', 'keep this much recent history (from the revision samples the etcd-ops operator records each minute)'))
       .option('--revision <rev>', 'compact up to this revision'),
   ).action(async (flags: ConnectionFlags & { keep?: number; revision?: string }) => {
     if (flags.keep !== undefined && flags.revision !== undefined) throw new UserError('--keep and --revision exclude each other: give one');

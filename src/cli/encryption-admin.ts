@@ -1,5 +1,5 @@
-import { Option, type Command } from 'commander';
-import { durationArg, homeOption, writeOutOption } from './connection.js';
+import type { Command } from 'commander';
+import { durationOption, homeOption, writeOutOption } from './connection.js';
 import { UserError } from '../util/errors.js';
 import type { EncryptionReport } from '../operator/encryption/report.js';
 
@@ -13,7 +13,7 @@ interface AdminFlags {
 function adminOptions(cmd: Command): Command {
   return homeOption(cmd)
     .option('--kubeconfig <file>', 'talk to this API server instead of the home (default: the home, else $KUBECONFIG)')
-    .addOption(new Option('--timeout <duration>', 'with --wait: give up after this long').argParser(durationArg('--timeout')).default(15 * 60_000, '15m'));
+    .addOption(durationOption('--timeout <duration>', 'with --wait: give up after this long', 15 * 60_000));
 }
 
 /** `encryption status|enable|disable|rotate`: conveniences over the APIServer and operator objects. */

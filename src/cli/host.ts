@@ -17,7 +17,8 @@ export function register(program: Command): void {
   ).action(async (flags: { home?: string; host?: string; writeOut: string }) => {
     const { home, cluster } = requireHome(flags);
     if (flags.host) checkHost(cluster, flags.host, home);
-    const { collectPs, printPs } = await import('./printers/ps.js');
+    const { collectPs } = await import('../agent/ps.js');
+    const { printPs } = await import('./printers/ps.js');
     const hosts = cluster.hosts.map((h) => h.name).filter((h) => !flags.host || h === flags.host);
     process.stdout.write(printPs(collectPs(home, hosts), flags.writeOut));
   });

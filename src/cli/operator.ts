@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { durationArg } from './connection.js';
+import { durationOption } from './connection.js';
 
 /** The operator's process, run as a static pod on every host: not for people to run by hand. */
 export function register(program: Command): void {
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .requiredOption('--kubeconfig <file>')
     .requiredOption('--etcd-endpoints <urls>')
     .requiredOption('--node-name <name>')
-    .option('--resync <duration>', 'how often each controller syncs', durationArg('--resync'), 1000)
+    .addOption(durationOption('--resync <duration>', 'how often each controller syncs', 1000))
     .option('--metrics-port <port>', 'serve Prometheus metrics on this loopback port (0: off)', (v) => Number(v), 0)
     .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number }) => {
       const { runOperator } = await import('../operator/main.js');

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
+import { registerRestore } from './snapshot-restore.js';
 
 /**
  * `etcd-ops snapshot status|get`: read etcd snapshot files (or a raw member/snap/db) offline,
  * with no etcd running. status prints what `etcdctl snapshot status` prints.
  */
 export function register(program: Command): void {
-  const snapshot = program.command('snapshot').description('Inspect etcd snapshot files offline (no etcd needed)');
+  const snapshot = program.command('snapshot').description('Inspect etcd snapshot files offline (no etcd needed), and restore them');
 
   snapshot
     .command('status')
@@ -19,7 +20,8 @@ export function register(program: Command): void {
       // The sha256 runs on a worker; start it before loading the rest of the reader.
       const { startTrailerCheck } = await import('../snapshot/trailer.js');
       const hashing = opts.skipHashCheck ? undefined : startTrailerCheck(file);
-      const { snapshotStatus, formatStatus } = await import('../snapshot/index.js');
+      const { snapshotStatus } = await import('../snapshot/index.js');
+      const { formatStatus } = await import('./printers/snapshot.js');
       const { status } = await snapshotStatus(file, { verifyHash: !opts.skipHashCheck, hashing });
       process.stdout.write(formatStatus(status, format));
     });
@@ -37,7 +39,8 @@ export function register(program: Command): void {
       const format = opts.writeOut;
       if (format !== 'simple' && format !== 'json') throw new UserError(`unsupported output format "${format}" for snapshot get: use simple or json`);
       const q = getQuery(key, opts);
-      const { openSnapshot, writeValues } = await import('../snapshot/index.js');
+      const { openSnapshot } = await import('../snapshot/index.js');
+      const { writeValues } = await import('./printers/snapshot.js');
       const transform = opts.decryptWith === undefined ? undefined : await (await import('../backup/decrypt.js')).decryptingTransform(opts.decryptWith);
       const snap = openSnapshot(file);
       try {
@@ -46,6 +49,8 @@ export function register(program: Command): void {
         snap.close();
       }
     });
+
+  registerRestore(snapshot);
 }
 
 /** Writes to stdout, waiting when its buffer is full (large outputs, slow pipes). */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { durationArg, homeOption, intArg } from './connection.js';
+import { durationOption, homeOption, intArg } from './connection.js';
 import { UserError } from '../util/errors.js';
 
 interface UpFlags {
@@ -13,11 +13,12 @@ export function register(program: Command): void {
   homeOption(program.command('up').description('brings up the local control plane (master-0..N-1), or resumes it from its data'))
     .option('--hosts <n>', 'number of control-plane hosts (default 3)', intArg('--hosts', 1, 9))
     .option('--quota-backend-bytes <bytes>', 'etcd backend quota (default 2 GiB)', intArg('--quota-backend-bytes', 1024 * 1024))
-    .option('--timeout <duration>', 'how long to wait for health', durationArg('--timeout'), 60_000)
+    .addOption(durationOption('--timeout <duration>', 'how long to wait for health', 60_000))
     .action(async (flags: UpFlags) => {
       const { resolveHome } = await import('../home/layout.js');
       const { homeIsOurs, loadClusterFile } = await import('../home/cluster-file.js');
-      const life = await import('../home/lifecycle.js');
+      const life = await import('../controlplane/lifecycle.js');
+      const wait = await import('../controlplane/wait.js');
       const log = (l: string) => process.stdout.write(`${l}\n`);
       const home = resolveHome(flags.home);
       let cluster;
@@ -36,9 +37,10 @@ export function register(program: Command): void {
         }
         log(`resuming the control plane in ${home} from its data`);
       } else {
-        cluster = await life.createHome(home, {
+        const { createHome, DEFAULT_QUOTA_BYTES } = await import('../controlplane/create.js');
+        cluster = await createHome(home, {
           hosts: flags.hosts ?? 3,
-          quotaBackendBytes: flags.quotaBackendBytes ?? life.DEFAULT_QUOTA_BYTES,
+          quotaBackendBytes: flags.quotaBackendBytes ?? DEFAULT_QUOTA_BYTES,
           log,
         });
         log(`created ${cluster.hosts.length} control-plane hosts in ${home}/hosts`);
@@ -48,24 +50,25 @@ export function register(program: Command): void {
       const { resolveTarget } = await import('./connection.js');
       const target = resolveTarget({ home, commandTimeout: 5000, dialTimeout: 2000 });
       const started = Date.now();
-      await life.waitHealthy(target.conn, flags.timeout);
-      const { loadCredentials } = await import('../home/credentials.js');
-      await life.waitApiReady(cluster.apiServer.url, loadCredentials(home).ca.certPem, Math.max(5000, flags.timeout - (Date.now() - started)));
+      await wait.waitHealthy(target.conn, flags.timeout);
+      const { loadCredentials } = await import('../controlplane/credentials.js');
+      await wait.waitApiReady(cluster.apiServer.url, loadCredentials(home).ca.certPem, Math.max(5000, flags.timeout - (Date.now() - started)));
       // Healthy is not settled: the operator still has to hear from every node. Until it has,
       // `etcd-ops backup` would refuse, so up waits a little longer, and says so if it must stop.
-      const unsettled = await life.waitSettled(
+      const unsettled = await wait.waitSettled(
         target.conn,
         cluster.hosts.map((h) => h.name),
         Math.max(10_000, flags.timeout - (Date.now() - started)),
       );
       if (unsettled) process.stderr.write(`etcd-ops: the control plane is up, but not settled yet: ${unsettled}; \`etcd-ops backup\` refuses until it is\n`);
+      const { endpointStatuses } = await import('../etcd/status.js');
       const { printUpSummary } = await import('./printers/up.js');
-      process.stdout.write(await printUpSummary(home, cluster, target.conn));
+      process.stdout.write(printUpSummary(home, cluster, await endpointStatuses(target.conn)));
     });
 
   homeOption(program.command('down').description('stops every host of the local control plane; keeps all data')).action(async (flags: { home?: string }) => {
     const { requireHome } = await import('./connection.js');
-    const { stopHosts } = await import('../home/lifecycle.js');
+    const { stopHosts } = await import('../controlplane/lifecycle.js');
     const { home, cluster } = requireHome(flags);
     const stopped = await stopHosts(home, cluster);
     process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}; data kept in ${home}\n` : `nothing was running in ${home}\n`);

@@ -95,11 +95,3 @@ function evaluate(node: Node, vars: SpaceVars): Value {
       throw new RuleError(`unexpected ${node.type}`);
   }
 }
-
-/** OpenShift's defrag controller thresholds: at least 45 % fragmented and at least 100 MiB. */
-export const DEFAULT_MIN_FRAGMENTATION = 0.45;
-export const DEFAULT_MIN_DB_BYTES = 100 * 1024 * 1024;
-
-export function thresholdRule(minFragmentation = DEFAULT_MIN_FRAGMENTATION, minDbBytes = DEFAULT_MIN_DB_BYTES): string {
-  return `dbSize >= ${minDbBytes} && dbSizeFree / dbSize >= ${minFragmentation}`;
-}

@@ -8,7 +8,8 @@ export interface StepResult {
   endpoint: string;
   name?: string;
   memberId: string;
-  wasLeader: boolean;
+  /** Leadership as observed right before this member's defrag (not as planned); undefined: it did not answer. */
+  wasLeader?: boolean;
   movedLeaderTo?: string;
   before: { dbSize: number; dbSizeInUse: number };
   after?: { dbSize: number; dbSizeInUse: number };
@@ -38,12 +39,12 @@ export async function runDefrag(conn: Connection, targets: DefragTarget[], plan:
   const results: StepResult[] = [];
   for (const step of plan.steps) {
     const m = step.member;
-    const label = `${m.name ? `${m.name} ` : ''}${m.endpoint} (${m.memberId.toString(16)}${m.isLeader ? ', leader' : ''})`;
+    const who = (leader: boolean | undefined) => `${m.name ? `${m.name} ` : ''}${m.endpoint} (${m.memberId.toString(16)}${leader ? ', leader' : ''})`;
+    let label = who(m.isLeader);
     const r: StepResult = {
       endpoint: m.endpoint,
       name: m.name,
       memberId: m.memberId.toString(16),
-      wasLeader: m.isLeader,
       before: { dbSize: m.dbSize, dbSizeInUse: m.dbSizeInUse },
     };
     results.push(r);
@@ -52,6 +53,11 @@ export async function runDefrag(conn: Connection, targets: DefragTarget[], plan:
         r.movedLeaderTo = await moveLeaderAway(conn, targets, m);
         say(`moved leadership from ${m.name ?? m.endpoint} to ${r.movedLeaderTo}`);
       }
+      // Leadership can change between the plan and this step (a leader killed mid-run): observe it.
+      const now = await endpointStatus(conn, m.endpoint);
+      r.wasLeader = now.status ? now.status.leader === now.status.header.member_id : undefined;
+      if (r.wasLeader !== undefined) label = who(r.wasLeader);
+      if (r.wasLeader !== undefined && r.wasLeader !== m.isLeader) say(`${m.name ?? m.endpoint} is ${r.wasLeader ? 'now the leader' : 'no longer the leader'} (it was ${m.isLeader ? 'the leader' : 'a follower'} when planned)`);
       say(`defragmenting ${label} ...`);
       const start = performance.now();
       await defragmentMember(conn, m.endpoint, o.commandTimeoutMs);

@@ -4,7 +4,7 @@
  * resource's transformer: loadEncryptionConfiguration(path).transformerFor('secrets').
  */
 export type { Transformer, TransformContext, ReadResult, TransformerForResource } from './transformer.js';
-export { parseEncryptionConfiguration, loadEncryptionConfiguration } from './config.js';
+export { parseEncryptionConfiguration, loadEncryptionConfiguration, loadTransformers } from './load.js';
 export {
   decodeEncryptionConfiguration,
   formatEncryptionConfiguration,

@@ -1,6 +1,5 @@
-import { Etcd3, type IOptions } from 'etcd3';
-import { noop } from 'cockatiel';
-
+import type { Etcd3 } from 'etcd3';
+import { createEtcdClient } from './client.js';
 import type { Connection } from './endpoints.js';
 
 export type { Connection } from './endpoints.js';
@@ -10,20 +9,7 @@ export type { Connection } from './endpoints.js';
  * an operator wants a member's own answer, or its error, within the command timeout.
  */
 export function etcdClient(conn: Connection, endpoints = conn.endpoints): Etcd3 {
-  const opts: IOptions = {
-    hosts: endpoints,
-    dialTimeout: conn.dialTimeoutMs,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + conn.commandTimeoutMs }),
-    faultHandling: { host: () => noop, global: noop },
-  };
-  if (conn.tls) {
-    opts.credentials = {
-      rootCertificate: conn.tls.ca ?? (undefined as unknown as Buffer),
-      privateKey: conn.tls.key,
-      certChain: conn.tls.cert,
-    };
-  }
-  return new Etcd3(opts);
+  return createEtcdClient({ endpoints, tls: conn.tls, dialTimeoutMs: conn.dialTimeoutMs, callTimeoutMs: conn.commandTimeoutMs, faults: 'fail-fast' });
 }
 
 /** Runs `fn` with a single-endpoint client and always closes it. */

@@ -8,6 +8,18 @@ export function resolveHome(flag?: string): string {
 
 export const CLUSTER_FILE = 'cluster.json';
 
+/** The cluster CA and the users' tokens (keys and tokens 0600). */
+export const pkiDir = (home: string) => join(home, 'pki');
+
+/** kubectl's kubeconfig for the home: admin and developer contexts. */
+export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
+
+/** The load balancer lives outside the hosts, as an external one would. */
+export function lbPaths(home: string): { dir: string; pidFile: string; logFile: string } {
+  const dir = join(home, 'lb');
+  return { dir, pidFile: join(dir, 'lb.pid'), logFile: join(dir, 'lb.log') };
+}
+
 export function hostNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `master-${i}`);
 }
@@ -43,3 +55,6 @@ export function hostPaths(home: string, host: string): HostPaths {
     kubeletLog: join(root, 'var/log/kubelet.log'),
   };
 }
+
+/** A host's own kubeconfig, as a kubelet has /etc/kubernetes/kubeconfig. */
+export const hostKubeconfigPath = (home: string, host: string) => join(hostPaths(home, host).root, 'etc/kubernetes/kubeconfig');

@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:https';
 import type { KubeTarget } from './kubeconfig.js';
+import { ApiError } from './status.js';
 
 /**
  * A small client for the Kubernetes REST API of our API server. The operator, the agents and
@@ -15,16 +16,7 @@ export interface ResourceRef {
   namespace?: string;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError } from './status.js';
 
 export const isNotFound = (e: unknown) => e instanceof ApiError && e.code === 404;
 export const isConflict = (e: unknown) => e instanceof ApiError && e.code === 409;
@@ -84,7 +76,7 @@ export class KubeClient {
             }
             const code = res.statusCode ?? 0;
             if (code >= 200 && code < 300) resolve(json as T);
-            else reject(new ApiError(code, json?.reason ?? 'Unknown', json?.message ?? `${method} ${url.pathname}: HTTP ${code}`));
+            else reject(new ApiError(code, json?.reason ?? 'Unknown', json?.message ?? `${method} ${url.pathname}: HTTP ${code}`, json?.details));
           });
           res.on('error', reject);
         },

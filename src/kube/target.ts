@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { kubeconfigPath } from '../home/kubeconfig.js';
-import { resolveHome } from '../home/layout.js';
+import { kubeconfigPath, resolveHome } from '../home/layout.js';
 import { UserError } from '../util/errors.js';
 import { KubeClient } from './client.js';
 import { loadKubeconfig } from './kubeconfig.js';

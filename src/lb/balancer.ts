@@ -90,7 +90,10 @@ export class Balancer {
     });
     client.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // A backend that refused the connection closes too: the client is already on its way to the next.
+    upstream.on('close', () => {
+      if (connected) client.destroy();
+    });
   }
 
   private async checkAll(): Promise<void> {

@@ -1,14 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadClusterFile } from '../home/cluster-file.js';
-import { pkiDir } from '../home/credentials.js';
+import { lbPaths, pkiDir } from '../home/layout.js';
 import { writeOwnPidFile } from '../util/daemon.js';
 import { Balancer } from './balancer.js';
-
-export function lbPaths(home: string) {
-  const dir = join(home, 'lb');
-  return { dir, pidFile: join(dir, 'lb.pid'), logFile: join(dir, 'lb.log') };
-}
 
 /** The load balancer's process: one per home, outside the hosts, as an external LB would be. */
 export async function runBalancer(home: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { CORE, OPERATOR, type KubeObject } from '../kube/client.js';
 import type { OperatorContext } from './context.js';
-import { OPERANDS } from './staticpod/operands.js';
+import { OPERANDS } from './rollout/operands.js';
 
 /**
  * Copies what a revision depends on from the operator objects' specs into the operands'

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import { CORE, isConflict, type KubeClient, type KubeObject, type ResourceRef } from '../kube/client.js';
-import { setCondition, type OperatorCondition } from './conditions.js';
+import { setCondition, type Condition } from '../kube/conditions.js';
+import type { TransformObserver } from '../storage/store.js';
 
 export const OPERATOR_NAMESPACE = 'openshift-kube-apiserver-operator';
 
@@ -22,6 +23,8 @@ export interface OperatorOptions {
 export interface OperatorContext {
   kube: KubeClient;
   etcd: Etcd3;
+  /** Where stores the controllers open count their value transformations. */
+  metrics?: { observeTransform: TransformObserver };
   options: OperatorOptions;
   log: (line: string) => void;
   now: () => Date;
@@ -50,7 +53,7 @@ export async function updateStatus(
   }
 }
 
-export async function setConditions(ctx: OperatorContext, ref: ResourceRef, name: string, conditions: OperatorCondition[]): Promise<void> {
+export async function setConditions(ctx: OperatorContext, ref: ResourceRef, name: string, conditions: Condition[]): Promise<void> {
   await updateStatus(ctx, ref, name, (status) => {
     let changed = false;
     for (const c of conditions) changed = setCondition(status, c, ctx.now()) || changed;

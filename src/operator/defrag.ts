@@ -3,7 +3,8 @@ import type { Connection } from '../etcd/endpoints.js';
 import { memberList } from '../etcd/members.js';
 import { observeMembers, type DefragTarget } from '../defrag/observe.js';
 import { planDefrag, type MemberSpace } from '../defrag/plan.js';
-import { compileRule, DEFAULT_MIN_DB_BYTES, DEFAULT_MIN_FRAGMENTATION, thresholdRule } from '../defrag/rule.js';
+import { compileRule, type Rule } from '../defrag/rule.js';
+import { DEFAULT_MIN_DB_BYTES, DEFAULT_MIN_FRAGMENTATION, thresholdRule } from '../defrag/thresholds.js';
 import { runDefrag } from '../defrag/run.js';
 import { CORE, isAlreadyExists, isConflict, OPERATOR, type KubeObject } from '../kube/client.js';
 import { parseDuration } from '../util/duration.js';
@@ -44,6 +45,11 @@ export function defragSettings(etcd: KubeObject): DefragSettings {
   };
 }
 
+/** The members the controller defragments: fragmented enough, and big enough for the quota. */
+export function defragRule(s: DefragSettings): Rule {
+  return compileRule(thresholdRule(s.minFragmentation, s.minDbBytes));
+}
+
 /** What the controller remembers between runs, kept in a ConfigMap so a new leader knows it too. */
 interface DefragState {
   consecutiveFailures: number;
@@ -81,7 +87,8 @@ export async function defragTargets(conn: Connection): Promise<DefragTarget[]> {
 
 /**
  * OpenShift's defrag controller: about every 11 minutes (or on request), when every member is
- * healthy, defragment the members at least 45 % fragmented and at least 100 MiB, one at a time
+ * healthy, defragment the members at least 45 % fragmented and at least 100 MiB (or 10 % of the
+ * quota, when that is less: a small quota must not reach NOSPACE under the floor), one at a time
  * with the leader last, waiting for each to answer and catch up. Degraded only after three
  * consecutive partial failures.
  */
@@ -106,7 +113,7 @@ export async function syncDefrag(ctx: OperatorContext, conn: Connection, metrics
     ctx.log(`defrag: skipped, not every member is healthy (${members.filter((m) => !m.healthy).map((m) => m.name ?? m.endpoint).join(', ')})`);
     return;
   }
-  const plan = planDefrag(members, { rule: compileRule(thresholdRule(s.minFragmentation, s.minDbBytes)) });
+  const plan = planDefrag(members, { rule: defragRule(s) });
   state.lastAttempt = ctx.now().toISOString();
   state.lastRequest = s.request;
   if (plan.steps.length === 0) {

@@ -1,5 +1,3 @@
-import type { Etcd3 } from 'etcd3';
-import { etcdClient } from '../etcd/connection.js';
 import type { Connection } from '../etcd/endpoints.js';
 import { endpointHealths } from '../etcd/health.js';
 import { memberList } from '../etcd/members.js';
@@ -35,6 +33,3 @@ export async function syncEtcdMembers(ctx: OperatorContext, conn: Connection): P
   return v;
 }
 
-export function etcdFor(conn: Connection): Etcd3 {
-  return etcdClient(conn);
-}

@@ -1,4 +1,5 @@
-import { Etcd3 } from 'etcd3';
+import { createEtcdClient } from '../etcd/client.js';
+import { OPERATOR_ELECTION } from '../etcd/own-keys.js';
 import { DEFAULT_DIAL_TIMEOUT_MS, type Connection } from '../etcd/endpoints.js';
 import { KubeClient } from '../kube/client.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
@@ -7,13 +8,14 @@ import type { OperatorContext, OperatorOptions } from './context.js';
 import { syncConfigSources } from './config-observer.js';
 import { syncEncryption } from './encryption/controllers.js';
 import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
+import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
-import { ETCD, KUBE_APISERVER } from './staticpod/operands.js';
-import { syncInstalls } from './staticpod/installer.js';
-import { syncRevisions } from './staticpod/revision.js';
+import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
+import { syncInstalls } from './rollout/installer.js';
+import { syncRevisions } from './rollout/revision.js';
 
 export interface OperatorFlags {
   kubeconfig: string;
@@ -40,10 +42,11 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
-  // Migration pages carry whole objects: allow messages above gRPC's 4 MiB default (etcd sends up to its --max-request-bytes).
-  const etcd = new Etcd3({ hosts: flags.etcdEndpoints, dialTimeout: DEFAULT_DIAL_TIMEOUT_MS, grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 } });
+  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
   const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
-  const ctx: OperatorContext = { kube, etcd, options: DEFAULT_OPTIONS, log, now: () => new Date() };
+  // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
+  const metrics = new OperatorMetrics();
+  const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
   const stop = (code: number) => {
     log(code ? 'exiting' : 'stopped');
@@ -52,16 +55,14 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
 
-  // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
-  const metrics = new OperatorMetrics();
   if (flags.metricsPort) {
     await metrics.serve(flags.metricsPort);
     log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
 
-  log('campaigning for leadership (etcd election etcd-ops-operator)');
-  const campaign = etcd.election('etcd-ops-operator', 5).campaign(flags.nodeName);
+  log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
+  const campaign = etcd.election(OPERATOR_ELECTION, 5).campaign(flags.nodeName);
   campaign.on('error', (err) => {
     log(`lost the leader lease: ${err.message}`);
     stop(1);
@@ -76,9 +77,11 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
       return false;
     }
   };
+  // Migrations run beside the controllers; the Encryption sync starts and watches them.
+  const migrations = new MigrationWorkers();
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
-    ['Encryption', () => syncEncryption(ctx), flags.resyncMs],
+    ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
     ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
     ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { fragmentation, type MemberSpace } from '../defrag/plan.js';
+import { transformationMetric } from '../storage/metrics.js';
 
 /** The operator's Prometheus metrics: early warning before NOSPACE, and what the defrag controller did. */
 export class OperatorMetrics {
@@ -12,6 +13,8 @@ export class OperatorMetrics {
   private readonly quotaBytes = new Gauge({ name: 'etcd_ops_member_quota_bytes', help: 'The backend quota', labelNames: ['member'], registers: [this.registry] });
   private readonly nospace = new Gauge({ name: 'etcd_ops_nospace_alarm_active', help: '1 while a NOSPACE alarm is raised', registers: [this.registry] });
   private readonly defragSeconds = new Histogram({ name: 'etcd_ops_defrag_duration_seconds', help: 'How long a member defragmentation took', labelNames: ['member'], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
+  /** The migration's reads and writes of values, as the API server counts its own. */
+  readonly observeTransform = transformationMetric(this.registry);
   private readonly lastSuccess = new Gauge({ name: 'etcd_ops_defrag_last_success_timestamp_seconds', help: 'When a member was last defragmented successfully (Unix time)', labelNames: ['member'], registers: [this.registry] });
 
   observeSpace(members: MemberSpace[]): void {

@@ -18,7 +18,7 @@
  *
  * `snapshotStatus(path)` does status + trailer check concurrently, as the CLI does
  * (`startTrailerCheck(path)` starts the hashing early). `readValues(snap, query, transform)`
- * and `writeValues(...)` (get.ts) are the seam for decrypting values on the way out.
+ * (get.ts) is the seam for decrypting values on the way out; src/cli prints them.
  *
  * Reads are positional (PageSource), in batches of coalesced runs, so memory stays at a few MB
  * whatever the file size; the exceptions are `latest()`, which keeps one small record per
@@ -204,5 +204,4 @@ export async function snapshotStatus(path: string, opts: OpenOptions & { verifyH
   }
 }
 
-export { readValues, writeValues, simpleKv, JsonGetWriter, type ValueTransform, type ValuesResult } from './get.js';
-export { formatStatus, type StatusFormat } from './format.js';
+export { readValues, type ValueTransform, type ValuesResult } from './get.js';

@@ -1,4 +1,7 @@
 /**
+ * How the store's etcd round trips are batched: single-key reads, single-object writes (group
+ * commit) and the migration's bulk compare-and-swap puts.
+ *
  * Single-key reads that arrive together go to etcd as one read-only transaction of ranges.
  *
  * Each gRPC call costs the API server far more CPU than the read itself (grpc-js builds an HTTP/2
@@ -16,8 +19,8 @@ interface Waiter {
   reject: (err: unknown) => void;
 }
 
-/** Failures that come from the batching itself: those reads are retried one by one. */
-function batchTooBig(err: unknown): boolean {
+/** etcd refused a request for its size or number of operations: a smaller one would pass. */
+export function batchTooBig(err: unknown): boolean {
   const e = err as { message?: string; name?: string };
   return /ResourceExhast|RESOURCE_EXHAUSTED|too many operations in txn request|larger than max|request is too large/i.test(`${e?.name ?? ''} ${e?.message ?? ''}`);
 }
@@ -174,5 +177,69 @@ export class TxnBatcher {
       }
       for (const w of batch) w.reject(err);
     }
+  }
+}
+
+/** One key's conditional put: written only if the key is still at `modRevision`. */
+export interface CasPut {
+  key: Buffer;
+  modRevision: number;
+  value: Buffer;
+}
+
+/**
+ * Many compare-and-swap puts, many keys to a transaction, the transactions in flight together.
+ * etcd refuses a transaction over --max-txn-ops (128 by default) or --max-request-bytes: the
+ * batch then splits in halves, and later batches start at the smaller size. A transaction that
+ * lost a race (some key moved) is retried key by key, so only the keys that moved are left out.
+ * Rejects with etcd3's error, unmapped.
+ */
+export class CasWriter {
+  private maxBatch = 128;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly callOpts: () => { deadline: number },
+  ) {}
+
+  async put(writes: CasPut[]): Promise<{ written: number; raced: number }> {
+    const outcome = { written: 0, raced: 0 };
+    const batches: CasPut[][] = [];
+    for (let i = 0; i < writes.length; i += this.maxBatch) batches.push(writes.slice(i, i + this.maxBatch));
+    await Promise.all(batches.map((b) => this.send(b, outcome)));
+    return outcome;
+  }
+
+  private async send(batch: CasPut[], outcome: { written: number; raced: number }): Promise<void> {
+    let won: boolean;
+    try {
+      won = await this.txn(batch);
+    } catch (err) {
+      if (!batchTooBig(err) || batch.length === 1) throw err;
+      this.maxBatch = Math.max(1, Math.min(this.maxBatch, batch.length) >> 1);
+      const half = Math.ceil(batch.length / 2);
+      await Promise.all([this.send(batch.slice(0, half), outcome), this.send(batch.slice(half), outcome)]);
+      return;
+    }
+    if (won) {
+      outcome.written += batch.length;
+      return;
+    }
+    for (const w of batch) {
+      if (batch.length > 1 && (await this.txn([w]))) outcome.written++;
+      else outcome.raced++;
+    }
+  }
+
+  private async txn(batch: CasPut[]): Promise<boolean> {
+    const r = await this.client.kv.txn(
+      {
+        compare: batch.map((w) => ({ key: w.key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: w.modRevision })),
+        success: batch.map((w) => ({ request_put: { key: w.key, value: w.value } })),
+        failure: [],
+      },
+      this.callOpts(),
+    );
+    return r.succeeded;
   }
 }

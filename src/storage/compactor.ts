@@ -5,8 +5,9 @@
  * and compacts to it, so one interval of history is always kept. Physical compaction is off.
  */
 import type { Etcd3 } from 'etcd3';
+import { COMPACT_REV_KEY } from '../etcd/own-keys.js';
 
-export const COMPACT_REV_KEY = 'compact_rev_key';
+export { COMPACT_REV_KEY };
 
 export interface CompactState {
   /** The version of compact_rev_key this server expects (kube's "compactTime"). */

@@ -12,6 +12,7 @@ export type StorageErrorCode =
   | 'Unavailable' // etcd unreachable
   | 'Timeout' // etcd did not answer within the deadline
   | 'Compacted' // a revision older than the compaction
+  | 'TooLarge' // the request is over etcd's --max-request-bytes (or gRPC's message size)
   | 'Internal';
 
 export class StorageError extends Error {
@@ -32,6 +33,7 @@ export function fromEtcdError(err: unknown, key?: string): StorageError {
   const msg = String(e?.message ?? err);
   if (/database space exceeded/.test(msg)) return new StorageError('NoSpace', msg, key);
   if (/required revision has been compacted/.test(msg)) return new StorageError('Compacted', msg, key);
+  if (/request is too large|RESOURCE_EXHAUSTED|larger than max/i.test(msg) || e?.code === 8) return new StorageError('TooLarge', `etcdserver: request is too large: ${msg}`, key);
   if (/Deadline ?Exceeded|DEADLINE_EXCEEDED|deadline/i.test(msg) || e?.code === 4) return new StorageError('Timeout', `etcd did not answer in time: ${msg}`, key);
   if (/UNAVAILABLE|Unavailable|ECONNREFUSED|No connection|BrokenCircuit|circuit|closed|connect/i.test(msg + (e?.name ?? '')) || e?.code === 14) {
     return new StorageError('Unavailable', `etcd is unavailable: ${msg}`, key);

@@ -12,6 +12,11 @@ const OVERRIDES: Record<string, string> = {
   'routes.route.openshift.io': '/openshift.io/routes/',
   'oauthaccesstokens.oauth.openshift.io': '/openshift.io/oauth/accesstokens/',
   'oauthauthorizetokens.oauth.openshift.io': '/openshift.io/oauth/authorizetokens/',
+  // Built-in groups other than core are stored without their group, as kube-apiserver stores them.
+  'roles.rbac.authorization.k8s.io': '/kubernetes.io/roles/',
+  'rolebindings.rbac.authorization.k8s.io': '/kubernetes.io/rolebindings/',
+  'clusterroles.rbac.authorization.k8s.io': '/kubernetes.io/clusterroles/',
+  'clusterrolebindings.rbac.authorization.k8s.io': '/kubernetes.io/clusterrolebindings/',
 };
 
 /** "secrets", "routes.route.openshift.io": the group-resource string transformers are keyed by. */

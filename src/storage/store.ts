@@ -10,7 +10,7 @@ import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from 'etcd3';
 import type { Transformer, TransformerForResource } from '../encryption/transformer.js';
 import { StorageError, fromEtcdError } from './errors.js';
 import { prefixRangeEnd } from './keys.js';
-import { RangeBatcher, TxnBatcher } from './batch.js';
+import { CasWriter, RangeBatcher, TxnBatcher, batchTooBig, type CasPut } from './batch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any> & { metadata: Record<string, any> };
@@ -53,6 +53,15 @@ export interface ListPage {
   remaining?: number;
 }
 
+export interface RewriteResult {
+  /** Values that were stale and now carry the current write key. */
+  rewritten: number;
+  /** Values already written with the current write key. */
+  fresh: number;
+  /** Values that changed or vanished under us: someone else wrote them, so nothing to do. */
+  raced: number;
+}
+
 const ENC_PREFIX = /^k8s:enc:([a-z0-9]+):v1:/;
 
 /** The provider a stored value carries, without decrypting: "aescbc", "identity" for plain data. */
@@ -69,6 +78,8 @@ export class Store {
   private readonly reads: RangeBatcher;
   /** So do the single-object write transactions (group commit, see batch.ts). */
   private readonly writes: TxnBatcher;
+  /** Bulk compare-and-swap puts, many keys to a transaction (see batch.ts). */
+  private readonly bulk: CasWriter;
 
   constructor(
     readonly client: Etcd3,
@@ -77,6 +88,7 @@ export class Store {
   ) {
     this.reads = new RangeBatcher(client, () => this.callOpts());
     this.writes = new TxnBatcher(client, () => this.callOpts());
+    this.bulk = new CasWriter(client, () => this.callOpts());
   }
 
   private callOpts() {
@@ -121,18 +133,7 @@ export class Store {
 
   /** Decrypts and parses one stored value. A failure names the etcd key and the reason, never key material. */
   decode(kv: RawKV, gr: string): Decoded {
-    const provider = providerOf(kv.value);
-    let data: Buffer;
-    let stale: boolean;
-    try {
-      ({ data, stale } = this.transformer(gr).fromStorage(kv.value, { key: kv.key }));
-      this.opts.onTransform?.('from_storage', provider, true);
-    } catch (err) {
-      this.opts.onTransform?.('from_storage', provider, false);
-      // src/encryption's errors already name the key ("unable to decrypt key ..."); others get it added.
-      const named = typeof (err as { etcdKey?: unknown }).etcdKey === 'string';
-      throw new StorageError('Transform', named ? (err as Error).message : `unable to transform key "${kv.key}": ${(err as Error).message}`, kv.key);
-    }
+    const { data, stale } = this.fromStorage(this.transformer(gr), kv);
     let obj: KubeObject;
     try {
       obj = JSON.parse(data.toString('utf8'));
@@ -207,8 +208,22 @@ export class Store {
     return Buffer.from(`${JSON.stringify({ ...obj, metadata: meta })}\n`);
   }
 
-  private toStorage(gr: string, key: string, plain: Buffer): Buffer {
-    const t = this.transformer(gr);
+  /** The plaintext of a stored value, counted in the metrics; a failure names the key, never key material. */
+  private fromStorage(t: Transformer, kv: RawKV): { data: Buffer; stale: boolean } {
+    const provider = providerOf(kv.value);
+    try {
+      const r = t.fromStorage(kv.value, { key: kv.key });
+      this.opts.onTransform?.('from_storage', provider, true);
+      return r;
+    } catch (err) {
+      this.opts.onTransform?.('from_storage', provider, false);
+      // src/encryption's errors already name the key ("unable to decrypt key ..."); others get it added.
+      const named = typeof (err as { etcdKey?: unknown }).etcdKey === 'string';
+      throw new StorageError('Transform', named ? (err as Error).message : `unable to transform key "${kv.key}": ${(err as Error).message}`, kv.key);
+    }
+  }
+
+  private toStorage(gr: string, key: string, plain: Buffer, t = this.transformer(gr)): Buffer {
     try {
       const out = t.toStorage(plain, { key });
       this.opts.onTransform?.('to_storage', providerOf(out), true);
@@ -282,6 +297,52 @@ export class Store {
       return { result: { key, obj: out, modRevision: rev, stale: false, plain }, wrote: true };
     }
     throw new StorageError('Conflict', `too many concurrent updates of ${key}`, key);
+  }
+
+  /**
+   * One page of a prefix in key order, from `startKey` (inclusive), at the current revision,
+   * undecoded. A page of large values can exceed gRPC's message limit: it then halves until it fits.
+   */
+  async rangePage(prefix: string, startKey: string, limit: number): Promise<{ kvs: RawKV[]; more: boolean }> {
+    const end = prefixRangeEnd(Buffer.from(prefix));
+    for (let n = limit; ; n = Math.max(1, Math.floor(n / 2))) {
+      try {
+        const r = await this.range({ key: Buffer.from(startKey), range_end: end, limit: n }, startKey);
+        return { kvs: r.kvs.map(toRaw), more: r.more };
+      } catch (err) {
+        if (!batchTooBig(err) || n === 1) throw err;
+      }
+    }
+  }
+
+  /**
+   * The no-op update in bulk (what GuaranteedUpdate does to one unchanged object, for many):
+   * each stale value (read by anything but the first transformer and key) is re-encrypted from
+   * its own plaintext and written back with a compare-and-swap on its mod revision, many keys to
+   * a transaction. A value that changed since it was read was written by an API server with
+   * the current write key already: it counts as raced, not as a failure.
+   */
+  async rewriteStale(gr: string, kvs: RawKV[]): Promise<RewriteResult> {
+    const t = this.transformer(gr);
+    const result: RewriteResult = { rewritten: 0, fresh: 0, raced: 0 };
+    const writes: CasPut[] = [];
+    for (const kv of kvs) {
+      const { data, stale } = this.fromStorage(t, kv);
+      if (!stale) {
+        result.fresh++;
+        continue;
+      }
+      // One key buffer per object, for its compare and its put.
+      writes.push({ key: Buffer.from(kv.key), modRevision: kv.modRevision, value: this.toStorage(gr, kv.key, data, t) });
+    }
+    try {
+      const { written, raced } = await this.bulk.put(writes);
+      result.rewritten = written;
+      result.raced = raced;
+    } catch (err) {
+      throw fromEtcdError(err, writes[0]?.key.toString('utf8'));
+    }
+    return result;
   }
 
   /** Deletes a key if its mod revision is still `modRevision` (no decoding: works for undecryptable values). */

@@ -10,7 +10,6 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
-
 /** Go's time.Duration String() for durations under an hour, as etcdctl prints "took = 3.667725ms". */
 export function goDuration(ms: number): string {
   const trim = (n: number) => n.toFixed(6).replace(/\.?0+$/, '');
@@ -20,4 +19,18 @@ export function goDuration(ms: number): string {
   if (ms < 60_000) return `${trim(ms / 1000)}s`;
   const m = Math.floor(ms / 60_000);
   return `${m}m${trim((ms - m * 60_000) / 1000)}s`;
+}
+
+/** A duration as one writes it on the command line: "1m", "1m30s", "500ms", "0s" (help shows defaults so). */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  let rest = Math.round(ms);
+  let out = '';
+  for (const [size, unit] of [[3_600_000, 'h'], [60_000, 'm'], [1000, 's']] as const) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest ? `${out}${rest}ms` : out;
 }

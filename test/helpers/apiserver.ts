@@ -13,10 +13,15 @@ import { freePorts } from '../../src/util/ports.js';
 import { waitFor } from '../../src/util/time.js';
 import { trackPid, trackTempDir, untrackPid } from './cleanup.js';
 import type { StartedEtcd } from './etcd.js';
+import { DEVELOPER_USER, nodeUser, OPERATOR_USER, operatorGroups, tokensCsv } from '../../src/controlplane/credentials.js';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 export const BOB_TOKEN = 'bob-token-0123456789abcdef';
+/** The control plane's own identities, with the groups `up` gives them (src/home/credentials.ts). */
+export const DEVELOPER_TOKEN = 'developer-token-0123456789abcdef';
+export const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';
+export const NODE_TOKEN = 'node-token-0123456789abcdef';
 
 export interface StartedAPIServer {
   dir: string;
@@ -66,7 +71,12 @@ export async function startAPIServer(opts: APIServerOptions): Promise<StartedAPI
     writeCertKeyPair(dir, 'client-bob', await issueClientCert(ca, { commonName: 'cert-bob', organizations: ['developers'] }));
   }
   const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${ADMIN_TOKEN},admin,uid-admin,"system:masters"\n${BOB_TOKEN},bob,uid-bob,"developers,others"\n`, { mode: 0o600 });
+  const identities = tokensCsv([
+    { token: DEVELOPER_TOKEN, user: DEVELOPER_USER, uid: 'developer', groups: ['system:authenticated'] },
+    { token: OPERATOR_TOKEN, user: OPERATOR_USER, uid: 'operator', groups: operatorGroups() },
+    { token: NODE_TOKEN, user: nodeUser('master-0'), uid: 'node-master-0', groups: ['system:nodes'] },
+  ]);
+  writeFileSync(tokenFile, `${ADMIN_TOKEN},admin,uid-admin,"system:masters"\n${BOB_TOKEN},bob,uid-bob,"developers,others"\n${identities}`, { mode: 0o600 });
   if (opts.encryptionConfig !== undefined) {
     opts = { ...opts, encryptionConfigFile: join(dir, 'encryption-config.yaml') };
     writeFileSync(opts.encryptionConfigFile!, opts.encryptionConfig!, { mode: 0o600 });

@@ -1,7 +1,10 @@
 import { humanizeBytes } from '../../etcd/humanize.js';
 import { fragmentation, type MemberSpace, type Plan } from '../../defrag/plan.js';
+import type { DefragEvent, DefragReport } from '../../defrag/procedure.js';
 import type { StepResult } from '../../defrag/run.js';
-import { etcdctlTable } from './table.js';
+import { stringifyBig } from '../../util/bigjson.js';
+import { etcdctlTable } from '../../util/table.js';
+import { printEndpointStatus } from './endpoint.js';
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -43,7 +46,7 @@ export function printDefragResults(results: StepResult[]): string {
     results.map((r) => [
       who(r),
       r.memberId,
-      String(r.wasLeader),
+      r.wasLeader === undefined ? 'unknown' : String(r.wasLeader),
       humanizeBytes(r.before.dbSize),
       r.after ? humanizeBytes(r.after.dbSize) : '',
       r.after ? mb(r.before.dbSize - r.after.dbSize) : '',
@@ -52,4 +55,56 @@ export function printDefragResults(results: StepResult[]): string {
       r.error ?? '',
     ]),
   ) + '\n';
+}
+
+/** The text `etcd-ops defrag` prints as the procedure goes (nothing with -w json). */
+export function printDefragEvent(e: DefragEvent, ruleText: string, dryRun: boolean): string {
+  switch (e.kind) {
+    case 'observed':
+      return e.after ? '\n' + printEndpointStatus(e.statuses, 'table') : printEndpointStatus(e.statuses, 'table') + printSpace(e.members);
+    case 'compacting':
+      return `compacting history up to revision ${e.revision} (physical) before defragmenting\n`;
+    case 'plan':
+      return printDefragPlan(e.plan, ruleText) + (dryRun ? '--dry-run: nothing was changed\n' : '');
+    case 'progress':
+      return `${e.line}\n`;
+    case 'results':
+      return printDefragResults(e.results);
+    case 'alarms':
+      return `${e.outcome.message}\n`;
+  }
+}
+
+/** `etcd-ops defrag -w json`: the plan (with --dry-run) or what was done. */
+export function defragJson(r: DefragReport): string {
+  const skipped = r.plan.skipped.map((s) => ({ ...memberJson(s.member), reason: s.reason }));
+  if (r.dryRun) return stringifyBig({ dryRun: true, plan: r.plan.steps.map((s) => memberJson(s.member, s.moveLeaderFirst)), skipped }, 2) + '\n';
+  const alarms = r.alarms && { raised: r.alarms.raised, disarmed: r.alarms.disarmed, ...(r.alarms.advice ? { advice: r.alarms.advice } : {}) };
+  return (
+    stringifyBig(
+      {
+        compactedTo: r.compactedTo,
+        order: r.results.map((x) => x.memberId),
+        results: r.results,
+        skipped,
+        before: r.before.map((m) => memberJson(m)),
+        after: (r.after ?? []).map((m) => memberJson(m)),
+        alarms,
+      },
+      2,
+    ) + '\n'
+  );
+}
+
+function memberJson(m: MemberSpace, moveLeaderFirst?: boolean) {
+  return {
+    endpoint: m.endpoint,
+    name: m.name,
+    memberId: m.memberId.toString(16),
+    isLeader: m.isLeader,
+    dbSize: m.dbSize,
+    dbSizeInUse: m.dbSizeInUse,
+    dbQuota: m.dbQuota,
+    ...(moveLeaderFirst ? { moveLeaderFirst } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import type { EncryptionReport } from '../../operator/encryption/report.js';
-import { columns } from './table.js';
+import { columns } from '../../util/table.js';
 
 export function printEncryptionReport(r: EncryptionReport, format: string): string {
   if (format === 'json') return JSON.stringify(r, null, 2) + '\n';

@@ -4,7 +4,7 @@ import { memberIdHex } from '../../etcd/ids.js';
 import { etcdctlStatusJson, type EndpointStatus } from '../../etcd/status.js';
 import { stringifyBig } from '../../util/bigjson.js';
 import { goDuration } from '../../util/duration.js';
-import { etcdctlTable } from './table.js';
+import { etcdctlTable } from '../../util/table.js';
 
 export const STATUS_HEADER = ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'RAFT APPLIED INDEX', 'ERRORS'];
 

@@ -1,7 +1,7 @@
 import { memberIdHex } from '../../etcd/ids.js';
 import type { MemberList } from '../../etcd/members.js';
 import { stringifyBig } from '../../util/bigjson.js';
-import { etcdctlTable } from './table.js';
+import { etcdctlTable } from '../../util/table.js';
 
 export function printMemberList(list: MemberList, format: string): string {
   // A member that has not started yet has no name, and etcdctl calls it "unstarted".

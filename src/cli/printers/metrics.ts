@@ -1,6 +1,6 @@
 import { humanizeBytes } from '../../etcd/humanize.js';
 import type { SpaceMetrics } from '../../etcd/metrics.js';
-import { etcdctlTable } from './table.js';
+import { etcdctlTable } from '../../util/table.js';
 
 const size = (v?: number) => (v === undefined ? '' : humanizeBytes(v));
 

@@ -1,28 +1,12 @@
-import { runningAgent } from '../../agent/control.js';
-import { readAgentStatus, type AgentStatus } from '../../agent/status.js';
-import { hostPaths } from '../../home/layout.js';
+import type { HostPs } from '../../agent/ps.js';
 import { humanDuration } from '../../util/time.js';
-import { columns } from './table.js';
-
-export interface HostPs {
-  host: string;
-  agentRunning: boolean;
-  status?: AgentStatus;
-}
-
-export function collectPs(home: string, hosts: string[]): HostPs[] {
-  return hosts.map((host) => {
-    const running = runningAgent(home, host) !== undefined;
-    return { host, agentRunning: running, status: running ? readAgentStatus(hostPaths(home, host).podStatusFile) : undefined };
-  });
-}
+import { columns } from '../../util/table.js';
 
 /** crictl ps columns, with the host first and the pid, since these are host processes. */
-export function printPs(hosts: HostPs[], format: string): string {
+export function printPs(hosts: HostPs[], format: string, now = Date.now()): string {
   if (format === 'json') return JSON.stringify(hosts, null, 2) + '\n';
   const rows: string[][] = [];
   const notes: string[] = [];
-  const now = Date.now();
   for (const h of hosts) {
     if (!h.agentRunning) {
       notes.push(`${h.host}: agent not running (host down): \`etcd-ops host start ${h.host}\` brings it back`);

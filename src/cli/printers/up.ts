@@ -1,11 +1,10 @@
-import type { Connection } from '../../etcd/connection.js';
 import { memberIdHex } from '../../etcd/ids.js';
-import { endpointStatuses } from '../../etcd/status.js';
+import type { EndpointStatus } from '../../etcd/status.js';
 import type { ClusterFile } from '../../home/cluster-file.js';
-import { columns } from './table.js';
+import { columns } from '../../util/table.js';
 
-export async function printUpSummary(home: string, cluster: ClusterFile, conn: Connection): Promise<string> {
-  const statuses = await endpointStatuses(conn);
+/** What `up` prints once the control plane is up: the members (statuses in host order) and what to do next. */
+export function printUpSummary(home: string, cluster: ClusterFile, statuses: EndpointStatus[]): string {
   const leaderId = statuses.find((s) => s.status)?.status?.leader;
   const rows = cluster.hosts.map((h, i) => {
     const s = statuses[i].status;

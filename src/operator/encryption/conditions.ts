@@ -1,12 +1,6 @@
+import type { Condition } from '../../kube/conditions.js';
 import { groupResource, migrationName, type Component } from './components.js';
 import { isMigrated, type EncryptionKey, type Mode } from './keys.js';
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-}
 
 /** Where a running migration stands, from the durable progress record. */
 export interface MigrationView {

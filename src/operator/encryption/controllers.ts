@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseEncryptionConfiguration } from '../../encryption/index.js';
 import { CORE, isAlreadyExists, type KubeObject } from '../../kube/client.js';
+import { Store } from '../../storage/store.js';
 import { recordEvent, setConditions, type OperatorContext } from '../context.js';
-import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../staticpod/operands.js';
+import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../rollout/operands.js';
 import { COMPONENTS, type Component } from './components.js';
-import { encryptedCondition, migrationProgressing, type Condition } from './conditions.js';
+import type { Condition } from '../../kube/conditions.js';
+import { encryptedCondition, migrationProgressing } from './conditions.js';
 import {
   ANN_MIGRATED_RESOURCES,
   ANN_MIGRATED_TIMESTAMP,
@@ -15,11 +17,13 @@ import {
   keySecret,
   migratedResourcesAnnotation,
   needsNewKey,
+  parseKeySecrets,
   type EncryptionKey,
 } from './keys.js';
 import { migrateComponent, readMigrationRecord } from './migrate.js';
 import { decodeConfigSecret, observeEncryption, type EncryptionObservation } from './observe.js';
 import { desiredState, keysToPrune, renderEncryptionConfiguration, runsDesiredWriteKey, type DesiredState } from './state.js';
+import type { MigrationWorkers } from './workers.js';
 
 
 const involved = (c: Component, o: EncryptionObservation) => {
@@ -79,22 +83,50 @@ export function readyToMigrate(o: EncryptionObservation, c: Component, d: Desire
   return o.deployed.get(c.name)!.every((dep) => runsDesiredWriteKey(dep, d));
 }
 
-/** Migration controller: rewrites every object of the component once its new write key runs everywhere. */
-export async function syncMigration(ctx: OperatorContext, o: EncryptionObservation): Promise<void> {
+/**
+ * Migration controller: rewrites every object of a component once its new write key runs
+ * everywhere. It never waits for a migration: it starts a worker, or finds one running (and
+ * hands it the current pace cap), and returns. A worker whose target no longer holds (a new
+ * revision rolling out, another write key) is stopped; it resumes from its record when it does.
+ */
+export async function syncMigration(ctx: OperatorContext, o: EncryptionObservation, workers: MigrationWorkers): Promise<void> {
   const desired = desiredStates(o);
   const latestConfig = decodeConfigSecret(await ctx.kube.getOrUndefined(CORE('secrets', KUBE_APISERVER.namespace), `encryption-config-${o.latestRevision}`));
+  const failures: string[] = [];
   for (const c of COMPONENTS) {
     const d = desired.get(c.name)!;
-    if (!d.write || isMigrated(d.write, c) || !readyToMigrate(o, c, d, latestConfig)) continue;
+    const running = workers.get(c.name);
+    if (running && running.state !== 'running') {
+      workers.forget(c.name);
+      const why = (running.error as Error)?.message ?? String(running.error);
+      if (running.state === 'stopped') ctx.log(`migration of ${c.name} to key ${running.target} stopped: ${why}`);
+      // Done: this sync's observation may predate the key's migrated stamp; the next one sees it.
+      // Failed: reported below, and tried again on the next sync.
+      if (running.state === 'done') continue;
+      if (running.state === 'failed') {
+        failures.push(`migration of ${c.name} to key ${running.target} failed: ${why}`);
+        continue;
+      }
+    }
+    const key = d.write && !isMigrated(d.write, c) && readyToMigrate(o, c, d, latestConfig) ? d.write : undefined;
+    const target = key && `${key.id}:${key.mode}`;
+    const w = workers.get(c.name);
+    if (w) {
+      if (w.target !== target) workers.stop(c.name, target ? `the write key is now ${target}` : 'its preconditions no longer hold (a rollout, or a new key)');
+      else w.options.migrationObjectsPerSecond = o.migrationObjectsPerSecond;
+      continue;
+    }
+    if (!key) continue;
+    const options = { ...ctx.options, migrationPageSize: o.migrationPageSize ?? ctx.options.migrationPageSize, migrationObjectsPerSecond: o.migrationObjectsPerSecond };
     const transformers = parseEncryptionConfiguration(latestConfig!).transformerFor;
-    const mctx = {
-      ...ctx,
-      options: { ...ctx.options, migrationPageSize: o.migrationPageSize ?? ctx.options.migrationPageSize, migrationObjectsPerSecond: o.migrationObjectsPerSecond },
-    };
-    await migrateComponent(mctx, c, d.write, transformers, () => setComponentConditions(ctx, c, o));
-    await markMigrated(ctx, c, d.write);
-    await recordEvent(ctx, involved(c, o), 'EncryptionMigrationCompleted', `Migrated ${c.resources.map((r) => r.resource).join(', ')} to write key ${d.write.id} (${d.write.mode})`);
+    workers.start(c.name, target!, options, async (worker) => {
+      const store = new Store(ctx.etcd, transformers, { timeoutMs: ctx.options.etcdTimeoutMs, onTransform: ctx.metrics?.observeTransform });
+      await migrateComponent({ ...ctx, options: worker.options }, c, key, store, worker.abort.signal);
+      await markMigrated(ctx, c, key);
+      await recordEvent(ctx, involved(c, o), 'EncryptionMigrationCompleted', `Migrated ${c.resources.map((r) => r.resource).join(', ')} to write key ${key.id} (${key.mode})`);
+    });
   }
+  if (failures.length) throw new Error(failures.join('; '));
 }
 
 async function markMigrated(ctx: OperatorContext, c: Component, key: EncryptionKey): Promise<void> {
@@ -155,7 +187,6 @@ export async function setComponentConditions(ctx: OperatorContext, c: Component,
 }
 
 async function refreshKeys(ctx: OperatorContext, c: Component): Promise<EncryptionKey[] | undefined> {
-  const { parseKeySecrets } = await import('./keys.js');
   const { items } = await ctx.kube.list(CORE('secrets', KEY_NAMESPACE), { labelSelector: `${LABEL_COMPONENT}=${c.name}` });
   return parseKeySecrets(c.name, items);
 }
@@ -164,12 +195,12 @@ export async function syncConditions(ctx: OperatorContext, o: EncryptionObservat
   for (const c of COMPONENTS) await setComponentConditions(ctx, c, o);
 }
 
-/** One pass of the encryption controllers, in library-go's order. */
-export async function syncEncryption(ctx: OperatorContext): Promise<void> {
+/** One pass of the encryption controllers, in library-go's order; migrations go on in `workers`. */
+export async function syncEncryption(ctx: OperatorContext, workers: MigrationWorkers): Promise<void> {
   let o = await observeEncryption(ctx);
   if (await syncKeys(ctx, o)) o = await observeEncryption(ctx);
   await syncState(ctx, o);
-  await syncMigration(ctx, o);
+  await syncMigration(ctx, o, workers);
   await syncPrune(ctx, o);
   await syncConditions(ctx, await observeEncryption(ctx));
 }

@@ -1,7 +1,6 @@
-import type { TransformerForResource } from '../../encryption/transformer.js';
 import { CORE, isAlreadyExists, isConflict, type KubeObject } from '../../kube/client.js';
 import { prefixRangeEnd, resourcePrefix } from '../../storage/keys.js';
-import { readPage, rewriteStale, type RewriteResult } from '../../storage/rewrite.js';
+import type { RewriteResult, Store } from '../../storage/store.js';
 import { sleep } from '../../util/time.js';
 import { OPERATOR_NAMESPACE, type OperatorContext } from '../context.js';
 import { groupResource, type Component } from './components.js';
@@ -55,7 +54,7 @@ async function saveRecord(ctx: OperatorContext, c: Component, r: MigrationRecord
   }
 }
 
-/** A running migration records its progress (and updates the conditions) at least this often. */
+/** A running migration records its progress (which the conditions report) at least this often. */
 const SAVE_EVERY_MS = 1000;
 
 /** The key after `key` in etcd's byte order: where the next page starts. */
@@ -63,17 +62,12 @@ const after = (key: string) => `${key}\u0000`;
 
 /**
  * Rewrites every object of the component's resources so it carries the write key: pages in key
- * order at the current revision, several slices in flight, batched compare-and-swap writes. Objects
- * created meanwhile are written with the new key by the API servers already, so a single pass in
- * key order covers everything.
+ * order at the current revision, several slices in flight, batched compare-and-swap writes
+ * (Store.rewriteStale, with the transformers of the configuration that writes with `key`).
+ * Objects created meanwhile are written with the new key by the API servers already, so a
+ * single pass in key order covers everything.
  */
-export async function migrateComponent(
-  ctx: OperatorContext,
-  c: Component,
-  key: EncryptionKey,
-  transformers: TransformerForResource,
-  onProgress: () => Promise<void>,
-): Promise<MigrationRecord> {
+export async function migrateComponent(ctx: OperatorContext, c: Component, key: EncryptionKey, store: Store, signal?: AbortSignal): Promise<MigrationRecord> {
   let rec = await readMigrationRecord(ctx, c);
   if (!rec || rec.writeKey !== key.id || rec.mode !== key.mode || rec.completed) {
     rec = {
@@ -98,7 +92,6 @@ export async function migrateComponent(
     if (st.done) continue;
     rec.current = gr;
     await saveRecord(ctx, c, rec);
-    await onProgress();
     // Pages are read in key order while earlier ones are still being rewritten. The recorded
     // continue point is the start of the oldest page not yet finished, so a crash redoes at most
     // the pages in flight, and never skips one.
@@ -118,7 +111,6 @@ export async function migrateComponent(
       if (saving) return; // the next save point records newer progress anyway
       const snapshot = JSON.parse(JSON.stringify(rec)) as MigrationRecord;
       saving = saveRecord(ctx, c, snapshot)
-        .then(onProgress)
         .catch((err: unknown) => {
           saveError ??= err;
         })
@@ -129,12 +121,14 @@ export async function migrateComponent(
     try {
       while (more || inflight.length) {
         if (saveError) throw saveError;
+        // Stopped: the pages in flight finish below, the record keeps what is done, and a later worker resumes.
+        if (signal?.aborted) throw signal.reason;
         while (more && inflight.length < concurrency) {
-          const page = await readPage(ctx.etcd, prefix, start, pageSize, ctx.options.etcdTimeoutMs);
+          const page = await store.rangePage(prefix, start, pageSize);
           const last = page.kvs[page.kvs.length - 1];
           more = page.more && last !== undefined;
           if (!last) break;
-          inflight.push({ start, done: rewriteStale(ctx.etcd, transformers, gr, page.kvs, ctx.options.etcdTimeoutMs) });
+          inflight.push({ start, done: store.rewriteStale(gr, page.kvs) });
           start = after(last.key);
         }
         const head = inflight.shift();

@@ -1,8 +1,9 @@
 import { decodeEncryptionConfiguration } from '../../encryption/index.js';
 import { CONFIG, CORE, type KubeObject } from '../../kube/client.js';
+import { parseDuration } from '../../util/duration.js';
 import type { OperatorContext } from '../context.js';
-import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../staticpod/operands.js';
-import type { NodeStatus } from '../staticpod/progress.js';
+import { ENCRYPTION_CONFIG_KEY, KUBE_APISERVER } from '../rollout/operands.js';
+import type { NodeStatus } from '../rollout/progress.js';
 import { COMPONENTS } from './components.js';
 import { KEY_NAMESPACE, LABEL_COMPONENT, MODES, parseKeySecrets, type EncryptionKey, type Mode } from './keys.js';
 import { deployedState, type DeployedState } from './state.js';
@@ -54,7 +55,6 @@ export async function observeEncryption(ctx: OperatorContext): Promise<Encryptio
   }
   const kas = operators.get('openshift-kube-apiserver')!;
   const override = kas.spec?.unsupportedConfigOverrides?.encryption?.rotationInterval;
-  const { parseDuration } = await import('../../util/duration.js');
   let rotationIntervalMs = ctx.options.rotationIntervalMs;
   if (typeof override === 'string') {
     try {

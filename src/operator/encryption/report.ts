@@ -1,6 +1,7 @@
 import { decodeEncryptionConfiguration } from '../../encryption/index.js';
 import { CONFIG, CORE, type KubeClient } from '../../kube/client.js';
-import { KUBE_APISERVER } from '../staticpod/operands.js';
+import type { Condition } from '../../kube/conditions.js';
+import { KUBE_APISERVER } from '../rollout/operands.js';
 import { COMPONENTS, groupResource } from './components.js';
 import { KEY_NAMESPACE, LABEL_COMPONENT, parseKeySecrets, type EncryptionKey } from './keys.js';
 import { decodeConfigSecret } from './observe.js';
@@ -15,7 +16,7 @@ export interface ComponentReport {
   readKeys: string[];
   keys: Array<{ name: string; mode: string; migratedResources: string[]; migratedTimestamp?: string }>;
   migration?: { writeKey: number; current?: string; done: string[]; objects: number; completed: boolean };
-  conditions: Array<{ type: string; status: string; reason: string; message: string }>;
+  conditions: Condition[];
 }
 
 export interface EncryptionReport {

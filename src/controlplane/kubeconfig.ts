@@ -1,12 +1,8 @@
-import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { hostKubeconfigPath, kubeconfigPath } from '../home/layout.js';
 import { writeFileAtomic } from '../util/fsx.js';
-import { hostPaths } from './layout.js';
 import { ADMIN_USER, DEVELOPER_USER, tokenOf, type Credentials } from './credentials.js';
-
-export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
-/** A host's own kubeconfig, as a kubelet has /etc/kubernetes/kubeconfig. */
-export const hostKubeconfigPath = (home: string, host: string) => join(hostPaths(home, host).root, 'etc/kubernetes/kubeconfig');
+import { DEVELOPER_NAMESPACE } from '../apiserver/rbac/policy.js';
 
 function kubeconfig(serverURL: string, creds: Credentials, users: Array<{ name: string; user: string; namespace?: string }>): string {
   const cluster = 'etcd-ops';
@@ -22,11 +18,12 @@ function kubeconfig(serverURL: string, creds: Credentials, users: Array<{ name: 
 
 /**
  * `<home>/kubeconfig` for kubectl and client libraries: the load balancer's URL, the cluster CA,
- * and two users: admin (current context) and developer, a non-admin for trying permissions.
+ * and two users: admin (current context) and developer, a non-admin who may edit the `developer`
+ * namespace only (the context's namespace), for trying permissions.
  */
 export function writeKubeconfig(home: string, serverURL: string, creds: Credentials): string {
   const path = kubeconfigPath(home);
-  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: 'admin', user: ADMIN_USER }, { name: 'developer', user: DEVELOPER_USER, namespace: 'default' }]), 0o600);
+  writeFileAtomic(path, kubeconfig(serverURL, creds, [{ name: 'admin', user: ADMIN_USER }, { name: 'developer', user: DEVELOPER_USER, namespace: DEVELOPER_NAMESPACE }]), 0o600);
   return path;
 }
 

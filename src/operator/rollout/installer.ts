@@ -1,5 +1,5 @@
 import { CORE } from '../../kube/client.js';
-import { setCondition } from '../conditions.js';
+import { setCondition } from '../../kube/conditions.js';
 import { recordEvent, updateStatus, type OperatorContext } from '../context.js';
 import type { Operand } from './operands.js';
 import { nodeInstallerProgressing, planInstalls, type MirrorPodView, type NodeStatus } from './progress.js';

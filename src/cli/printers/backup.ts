@@ -1,8 +1,28 @@
-import { etcdctlTable } from '../cli/printers/table.js';
-import { humanizeBytes } from '../etcd/humanize.js';
-import { stringifyBig } from '../util/bigjson.js';
-import { encryptedPercent } from './analyze.js';
-import type { InspectReport } from './inspect.js';
+import { encryptedPercent } from '../../backup/analyze.js';
+import type { InspectReport } from '../../backup/inspect.js';
+import type { BackupEvent } from '../../backup/run.js';
+import { humanizeBytes } from '../../etcd/humanize.js';
+import { stringifyBig } from '../../util/bigjson.js';
+import { etcdctlTable } from '../../util/table.js';
+import { formatStatus } from './snapshot.js';
+
+/** cluster-backup.sh's transcript: what it prints on stdout, and etcd-ops' notes on stderr. */
+export function printBackupEvent(e: BackupEvent): { out?: string; err?: string } {
+  switch (e.kind) {
+    case 'pod-skipped':
+      return { err: `etcd-ops: note: ${e.why}: left out of the backup\n` };
+    case 'pod-found':
+      return { out: `found latest ${e.pod}: ${e.dir}\n` };
+    case 'no-resources-dir':
+      return { err: 'etcd-ops: warning: no --resources-dir: the archive will hold no static pod resources and no encryption keys\n' };
+    case 'snapshot-saved':
+      return { out: formatStatus(e.status, 'json') };
+    case 'config-unreadable':
+      return { err: `etcd-ops: warning: ${e.file}: ${e.error}\n` };
+    case 'saved':
+      return { out: `snapshot db and kube resources are successfully saved to ${e.dir}\n` };
+  }
+}
 
 export function formatInspect(r: InspectReport, format: 'table' | 'json'): string {
   return format === 'json' ? `${stringifyBig(toJson(r), 2)}\n` : formatTable(r);

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { decodeEncryptionConfiguration } from './configuration.js';
 import { buildEncryption, type EncryptionSetup } from './build.js';
+import { identity } from './identity.js';
+import type { TransformerForResource } from './transformer.js';
 
 /**
  * The entry points callers use: a configuration in, kube-apiserver's transformers out
@@ -24,4 +26,13 @@ export function loadEncryptionConfiguration(path: string): EncryptionSetup {
     throw new UserError(`cannot read encryption configuration ${path}: ${why}`);
   }
   return parseEncryptionConfiguration(text, path);
+}
+
+/**
+ * What an API server stores with: the transformers of its configuration file when it has one,
+ * identity for every resource when it has none.
+ */
+export function loadTransformers(path: string | undefined): TransformerForResource {
+  if (path === undefined) return () => identity;
+  return loadEncryptionConfiguration(path).transformerFor;
 }

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCA, type CertKeyPair } from '../pki/index.js';
+import { pkiDir } from '../home/layout.js';
 import { writeFileAtomic } from '../util/fsx.js';
+import { DEVELOPER_USER as POLICY_DEVELOPER, NODES_GROUP, OPERATOR_SA } from '../apiserver/rbac/policy.js';
+import { serviceAccountUser } from '../apiserver/rbac/rules.js';
 
 /**
  * The home's credentials: the cluster CA and the bearer tokens of its users, kept under
@@ -21,12 +24,13 @@ export interface TokenUser {
 }
 
 export const ADMIN_USER = 'system:admin';
-export const DEVELOPER_USER = 'developer';
-export const OPERATOR_USER = 'system:serviceaccount:openshift-kube-apiserver-operator:kube-apiserver-operator';
+export const DEVELOPER_USER = POLICY_DEVELOPER;
+export const OPERATOR_USER = serviceAccountUser(OPERATOR_SA.namespace, OPERATOR_SA.name);
 export const nodeUser = (host: string) => `system:node:${host}`;
 
-export function pkiDir(home: string): string {
-  return join(home, 'pki');
+/** A service account's groups, as kube gives them. */
+export function operatorGroups(): string[] {
+  return ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_SA.namespace}`];
 }
 
 const newToken = () => randomBytes(24).toString('base64url');
@@ -38,8 +42,9 @@ export async function createCredentials(home: string, hosts: string[]): Promise<
   const tokens: TokenUser[] = [
     { token: newToken(), user: ADMIN_USER, uid: 'admin', groups: ['system:masters'] },
     { token: newToken(), user: DEVELOPER_USER, uid: 'developer', groups: ['system:authenticated'] },
-    { token: newToken(), user: OPERATOR_USER, uid: 'operator', groups: ['system:masters'] },
-    ...hosts.map((h) => ({ token: newToken(), user: nodeUser(h), uid: `node-${h}`, groups: ['system:nodes', 'system:masters'] })),
+    // The operator and the agents get what the bootstrap RBAC policy grants them, and no more.
+    { token: newToken(), user: OPERATOR_USER, uid: 'operator', groups: operatorGroups() },
+    ...hosts.map((h) => ({ token: newToken(), user: nodeUser(h), uid: `node-${h}`, groups: [NODES_GROUP] })),
   ];
   writeFileAtomic(join(dir, 'ca.key'), ca.keyPem, 0o600);
   writeFileAtomic(join(dir, 'ca.crt'), ca.certPem, 0o644);

@@ -1,6 +1,10 @@
-import type { KubeObject } from '../kube/client.js';
+import type { KubeObject } from './client.js';
 
-export interface OperatorCondition {
+/**
+ * A status condition, as operator.openshift.io objects (library-go's Condition) and
+ * ClusterOperators carry them: the one definition the operator, backup and the CLI share.
+ */
+export interface Condition {
   type: string;
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
@@ -12,11 +16,11 @@ export interface OperatorCondition {
  * Sets a condition on a status, keeping lastTransitionTime when the status did not flip
  * (library-go's v1helpers.SetOperatorCondition). Returns true when anything changed.
  */
-export function setCondition(status: { conditions?: OperatorCondition[] }, c: OperatorCondition, now = new Date()): boolean {
+export function setCondition(status: { conditions?: Condition[] }, c: Condition, now = new Date()): boolean {
   const list = (status.conditions ??= []);
   const i = list.findIndex((x) => x.type === c.type);
   const old = i >= 0 ? list[i] : undefined;
-  const next: OperatorCondition = {
+  const next: Condition = {
     type: c.type,
     status: c.status,
     reason: c.reason ?? '',
@@ -29,6 +33,6 @@ export function setCondition(status: { conditions?: OperatorCondition[] }, c: Op
   return true;
 }
 
-export function findCondition(obj: KubeObject | undefined, type: string): OperatorCondition | undefined {
-  return (obj?.status?.conditions as OperatorCondition[] | undefined)?.find((c) => c.type === type);
+export function findCondition(obj: KubeObject | undefined, type: string): Condition | undefined {
+  return (obj?.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
 }

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { etcdBinaries, etcdVersion } from '../etcd/binaries.js';
+import { ETCD_POD, etcdPod } from '../etcd/pod.js';
+import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile } from '../home/cluster-file.js';
+import { hostNames, hostPaths } from '../home/layout.js';
+import { renderEncryptionConfiguration } from '../operator/encryption/state.js';
+import { OPERATOR_KUBECONFIG, OPERATOR_POD, operatorPod } from '../operator/pod.js';
+import { issueServerCert } from '../pki/index.js';
+import { installRevision, revisionDir } from '../staticpod/install.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fsx.js';
+import { freePorts } from '../util/ports.js';
+import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv } from './credentials.js';
+import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
+
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface CreateOptions {
+  hosts: number;
+  quotaBackendBytes: number;
+  log: (line: string) => void;
+}
+
+/** Lays out a new home: hosts with their folders, ports, and revision 1 of the etcd static pod. */
+export async function createHome(home: string, o: CreateOptions): Promise<ClusterFile> {
+  if (folderInUse(home) && !homeIsOurs(home)) {
+    throw new UserError(`${home} exists and is not an etcd-ops home (no cluster.json): choose another --home or empty folder`);
+  }
+  const bins = etcdBinaries({ install: true, log: o.log });
+  const names = hostNames(o.hosts);
+  const ports = await freePorts(names.length * 5 + 1);
+  const cluster: ClusterFile = {
+    apiVersion: 'etcd-ops.io/v1',
+    kind: 'LocalControlPlane',
+    clusterToken: `etcd-ops-${randomBytes(6).toString('hex')}`,
+    createdAt: new Date().toISOString(),
+    quotaBackendBytes: o.quotaBackendBytes,
+    etcd: { bin: bins.etcd, version: etcdVersion(bins.etcd) },
+    apiServer: { url: `https://127.0.0.1:${ports[names.length * 5]}`, compactionInterval: '5m' },
+    hosts: names.map((name, i) => ({
+      name,
+      clientURL: `http://127.0.0.1:${ports[i * 5]}`,
+      peerURL: `http://127.0.0.1:${ports[i * 5 + 1]}`,
+      metricsURL: `http://127.0.0.1:${ports[i * 5 + 2]}`,
+      apiServerURL: `https://127.0.0.1:${ports[i * 5 + 3]}`,
+      operatorMetricsURL: `http://127.0.0.1:${ports[i * 5 + 4]}`,
+    })),
+  };
+  mkdirSync(home, { recursive: true });
+  const creds = await createCredentials(home, names);
+  for (const host of cluster.hosts) {
+    const p = hostPaths(home, host.name);
+    for (const dir of [p.manifests, p.staticPodResources, p.log, p.kubeletDir]) mkdirSync(dir, { recursive: true });
+    mkdirSync(p.etcdDataDir, { recursive: true, mode: 0o700 });
+    installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
+    const certs = kubeApiserverCertsDir(home, host.name);
+    const serving = await issueServerCert(creds.ca, { commonName: `kube-apiserver-${host.name}`, dnsNames: ['localhost', host.name] });
+    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
+    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
+    writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+    // Revision 1 is what the operator's revision 1 will be: identity for every component.
+    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
+    installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
+    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, nodeUser(host.name));
+    const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
+    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, OPERATOR_USER, opKubeconfig);
+    installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
+  }
+  writeKubeconfig(home, cluster.apiServer.url, creds);
+  // Written last: a home with a cluster file is complete.
+  saveClusterFile(home, cluster);
+  return cluster;
+}
