@@ -130,7 +130,7 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
     assert.equal(seed(t, 'kubeapiserver'), 'DecryptionCompleted\nEncryption mode set to identity and everything is decrypted\n');
   });
   it("redeploys etcd one member at a time on a new forceRedeploymentReason, as the seed's oc patch does", async () => {
-    const etcdPids = () => t.cluster.hosts.map((h) => readAgentStatus(hostPaths(t.home, h.name).podStatusFile)!.pods.find((p) => p.name === `etcd-${h.name}`)!.containers[0].pid);
+    const etcdPids = () => t.cluster.hosts.map((h) => readAgentStatus(hostPaths(t.home, h.name).podStatusFile)!.pods.find((p) => p.name === `etcd-${h.name}`)!.containers.find((c) => c.name === 'etcd')!.pid);
     const before = etcdPids();
     const etcdBefore = await kube.get({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds' }, 'cluster');
     const latestBefore: number = etcdBefore.status?.latestAvailableRevision ?? 0;

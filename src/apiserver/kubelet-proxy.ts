@@ -8,6 +8,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { KubeObject } from '../storage/store.js';
 
 export interface KubeletEndpoint {
   address: string;
@@ -21,9 +22,9 @@ export interface KubeletClientTLS {
 }
 
 /** The agent's address and port, as the Node object reports them (status.addresses, daemonEndpoints). */
-export function kubeletEndpointOf(node: { status?: { addresses?: { type?: string; address?: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } }): KubeletEndpoint | undefined {
-  const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+export function kubeletEndpointOf(node: KubeObject): KubeletEndpoint | undefined {
+  const address: string | undefined = node.status?.addresses?.find((a: { type?: string }) => a.type === 'InternalIP')?.address;
+  const port: number | undefined = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
   return address && port ? { address, port } : undefined;
 }
 
@@ -71,16 +72,27 @@ export function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer,
   upstream.once('close', () => client.destroy());
 }
 
-/** Streams the agent's answer (logs may follow for hours) until either side goes away. */
-export function proxyGet(req: IncomingMessage, res: ServerResponse, target: KubeletEndpoint, path: string, tls: KubeletClientTLS, onError: (message: string) => void): void {
+/**
+ * Streams the agent's answer (logs may follow for hours) until either side goes away. An error
+ * from the agent becomes a Status with the agent's words, as kube-apiserver's response checker does.
+ */
+export function proxyGet(req: IncomingMessage, res: ServerResponse, target: KubeletEndpoint, path: string, tls: KubeletClientTLS, onError: (code: number, message: string) => void): void {
   const up = httpsRequest({ host: target.address, port: target.port, path, method: 'GET', ca: tls.ca, cert: tls.cert, key: tls.key, servername: 'localhost', timeout: 10_000 }, (r) => {
     up.setTimeout(0);
-    res.writeHead(r.statusCode ?? 502, { 'Content-Type': r.headers['content-type'] ?? 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private' });
+    const code = r.statusCode ?? 502;
+    if (code < 200 || code > 299) {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d.length + body.length > 4096 ? '' : d));
+      r.on('end', () => onError(code, body.trim() || `the node's agent answered ${code}`));
+      return;
+    }
+    res.writeHead(code, { 'Content-Type': r.headers['content-type'] ?? 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private' });
     r.pipe(res);
   });
   up.once('timeout', () => up.destroy(new Error('timed out')));
   up.once('error', (err) => {
-    if (!res.headersSent) onError(`cannot reach the node's agent at ${target.address}:${target.port}: ${err.message}`);
+    if (!res.headersSent) onError(503, `cannot reach the node's agent at ${target.address}:${target.port}: ${err.message}`);
     else res.destroy();
   });
   req.once('close', () => up.destroy());
