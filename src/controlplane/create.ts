@@ -1,20 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision, kubeletClientFiles } from '../apiserver/pod.js';
 import { etcdBinaries, etcdVersion } from '../etcd/binaries.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
 import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile } from '../home/cluster-file.js';
-import { hostNames, hostPaths } from '../home/layout.js';
+import { hostNames, hostPaths, type HostPaths } from '../home/layout.js';
 import { renderEncryptionConfiguration } from '../operator/encryption/state.js';
 import { OPERATOR_KUBECONFIG, OPERATOR_POD, operatorPod } from '../operator/pod.js';
-import { issueServerCert } from '../pki/index.js';
+import { issueClientCert, issueServerCert, type CertKeyPair } from '../pki/index.js';
 import { installRevision, revisionDir } from '../staticpod/install.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { freePorts } from '../util/ports.js';
 import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv } from './credentials.js';
 import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
+
+/**
+ * The agent's kubelet API is served with a certificate from the cluster CA and trusts only the
+ * API servers' client certificate from that CA, as kubelets and kube-apiserver trust each other.
+ */
+async function writeKubeletCerts(ca: CertKeyPair, p: HostPaths, apiserverCerts: string, host: string): Promise<void> {
+  const serving = await issueServerCert(ca, { commonName: `system:node:${host}`, dnsNames: ['localhost', host] });
+  writeFileAtomic(p.kubeletPki.cert, serving.certPem, 0o644);
+  writeFileAtomic(p.kubeletPki.key, serving.keyPem, 0o600);
+  writeFileAtomic(p.kubeletPki.clientCA, ca.certPem, 0o644);
+  const client = await issueClientCert(ca, { commonName: 'system:kube-apiserver', organizations: ['kube-master'] });
+  const files = kubeletClientFiles(apiserverCerts);
+  writeFileAtomic(files.cert, client.certPem, 0o644);
+  writeFileAtomic(files.key, client.keyPem, 0o600);
+  writeFileAtomic(files.ca, ca.certPem, 0o644);
+}
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -31,7 +47,8 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
   }
   const bins = etcdBinaries({ install: true, log: o.log });
   const names = hostNames(o.hosts);
-  const ports = await freePorts(names.length * 5 + 1);
+  const PER_HOST = 6;
+  const ports = await freePorts(names.length * PER_HOST + 1);
   const cluster: ClusterFile = {
     apiVersion: 'etcd-ops.io/v1',
     kind: 'LocalControlPlane',
@@ -39,14 +56,15 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     createdAt: new Date().toISOString(),
     quotaBackendBytes: o.quotaBackendBytes,
     etcd: { bin: bins.etcd, version: etcdVersion(bins.etcd) },
-    apiServer: { url: `https://127.0.0.1:${ports[names.length * 5]}`, compactionInterval: '5m' },
+    apiServer: { url: `https://127.0.0.1:${ports[names.length * PER_HOST]}`, compactionInterval: '5m' },
     hosts: names.map((name, i) => ({
       name,
-      clientURL: `http://127.0.0.1:${ports[i * 5]}`,
-      peerURL: `http://127.0.0.1:${ports[i * 5 + 1]}`,
-      metricsURL: `http://127.0.0.1:${ports[i * 5 + 2]}`,
-      apiServerURL: `https://127.0.0.1:${ports[i * 5 + 3]}`,
-      operatorMetricsURL: `http://127.0.0.1:${ports[i * 5 + 4]}`,
+      clientURL: `http://127.0.0.1:${ports[i * PER_HOST]}`,
+      peerURL: `http://127.0.0.1:${ports[i * PER_HOST + 1]}`,
+      metricsURL: `http://127.0.0.1:${ports[i * PER_HOST + 2]}`,
+      apiServerURL: `https://127.0.0.1:${ports[i * PER_HOST + 3]}`,
+      operatorMetricsURL: `http://127.0.0.1:${ports[i * PER_HOST + 4]}`,
+      kubeletURL: `https://127.0.0.1:${ports[i * PER_HOST + 5]}`,
     })),
   };
   mkdirSync(home, { recursive: true });
@@ -61,6 +79,7 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
     writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
     writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+    await writeKubeletCerts(creds.ca, p, certs, host.name);
     // Revision 1 is what the operator's revision 1 will be: identity for every component.
     const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
     installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
