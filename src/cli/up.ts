@@ -1,12 +1,20 @@
 import type { Command } from 'commander';
 import { durationOption, homeOption, intArg } from './connection.js';
 import { UserError } from '../util/errors.js';
+import { sweepLeftovers } from '../controlplane/network.js';
 
 interface UpFlags {
   home?: string;
   hosts?: number;
   quotaBackendBytes?: number;
   timeout: number;
+}
+
+/** Namespaces and links of homes that crashed and are gone: ours by name, and nothing runs in them. */
+function sweep(log: (l: string) => void): void {
+  if (process.getuid?.() !== 0) return;
+  const removed = sweepLeftovers();
+  if (removed.length) log(`removed what a crashed or deleted home left behind: ${removed.join(', ')}`);
 }
 
 export function register(program: Command): void {
@@ -21,6 +29,7 @@ export function register(program: Command): void {
       const wait = await import('../controlplane/wait.js');
       const log = (l: string) => process.stdout.write(`${l}\n`);
       const home = resolveHome(flags.home);
+      sweep(log);
       let cluster;
       if (homeIsOurs(home)) {
         cluster = loadClusterFile(home);
@@ -71,6 +80,7 @@ export function register(program: Command): void {
     const { stopHosts } = await import('../controlplane/lifecycle.js');
     const { home, cluster } = requireHome(flags);
     const stopped = await stopHosts(home, cluster);
+    sweep((l) => process.stdout.write(`${l}\n`));
     process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}; data kept in ${home}\n` : `nothing was running in ${home}\n`);
   });
 }

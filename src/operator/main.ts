@@ -21,10 +21,12 @@ import { syncRevisions } from './rollout/revision.js';
 export interface OperatorFlags {
   kubeconfig: string;
   etcdEndpoints: string[];
+  etcdTls?: Connection['tls'];
   nodeName: string;
   resyncMs: number;
   /** Where to serve Prometheus metrics; 0: nowhere. */
   metricsPort: number;
+  metricsAddress?: string;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -43,8 +45,8 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
-  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
-  const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
+  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, tls: flags.etcdTls, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
+  const conn: Connection = { endpoints: flags.etcdEndpoints, tls: flags.etcdTls, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
   const metrics = new OperatorMetrics();
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
@@ -57,8 +59,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGINT', () => stop(0));
 
   if (flags.metricsPort) {
-    await metrics.serve(flags.metricsPort);
-    log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);
+    const address = flags.metricsAddress ?? '127.0.0.1';
+    await metrics.serve(flags.metricsPort, address);
+    log(`metrics on http://${address}:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
 
