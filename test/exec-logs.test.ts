@@ -135,7 +135,7 @@ describe('node lifecycle (pure)', () => {
 
   it('marks a node whose lease and status are older than the grace period, and only that one', () => {
     const nodes = [node('a', 'True', '2026-11-30T11:59:00Z'), node('b', 'True', '2026-11-30T11:59:00Z'), node('c', 'Unknown', '2026-11-30T11:50:00Z')];
-    const leases = [lease('a', '2026-11-30T11:59:50.000000Z'), lease('b', '2026-11-30T11:59:10.000000Z')];
+    const leases = [lease('a', '2026-11-30T11:59:50.000000Z'), lease('b', '2026-11-30T11:59:20.000000Z')];
     assert.deepEqual(staleNodes(nodes, leases, now), ['b']);
     const marked = markUnknown(nodes[1]!, now);
     assert.deepEqual(marked.status.conditions[0], { type: 'Ready', status: 'Unknown', lastHeartbeatTime: '2026-11-30T11:59:00Z', lastTransitionTime: '2026-11-30T12:00:00Z', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });

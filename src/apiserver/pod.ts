@@ -83,7 +83,7 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     container: {
       name: 'kube-apiserver',
       // Named like OpenShift's kube-apiserver image, so `crictl ps | grep etcd` shows only etcd, as on a real host.
-      image: `localhost/ose-hyperkube:etcd-ops-${version}`,
+      image: `localhost/ose-hyperkube:${version}`,
       command: [node],
       args: [...args, 'apiserver', `--config=${join(dir, CONFIG_PATH)}`],
       env: [{ name: 'NODE_NAME', value: r.host.name }],

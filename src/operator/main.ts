@@ -11,7 +11,7 @@ import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
 import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
-import { syncNodeLifecycle } from './node-lifecycle.js';
+import { NODE_LIFECYCLE_SYNC_MS, syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
@@ -28,6 +28,8 @@ export interface OperatorFlags {
   metricsPort: number;
   metricsAddress?: string;
 }
+
+export const ELECTION_TTL_SECONDS = 15;
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
   rotationIntervalMs: DEFAULT_ROTATION_INTERVAL_MS,
@@ -66,7 +68,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
-  const campaign = etcd.election(OPERATOR_ELECTION, 5).campaign(flags.nodeName);
+  // 15 s, as controller-runtime's leases: long enough that the leader's keep-alive moves off a
+  // member cut off by a partition before the lease runs out, short enough for a quick fail-over.
+  const campaign = etcd.election(OPERATOR_ELECTION, ELECTION_TTL_SECONDS).campaign(flags.nodeName);
   campaign.on('error', (err) => {
     log(`lost the leader lease: ${err.message}`);
     stop(1);
@@ -93,7 +97,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
-    ['NodeLifecycle', () => syncNodeLifecycle(ctx), 5000],
+    ['NodeLifecycle', () => syncNodeLifecycle(ctx), NODE_LIFECYCLE_SYNC_MS],
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }
