@@ -36,7 +36,7 @@ describe('the defrag controller, the operator metrics and NOSPACE through the AP
   }
 
   it('defragments fragmented members on request, leader last, with small thresholds set on etcds/cluster', async () => {
-    await fill(t.endpoints, { prefix: '/scratch/', count: 200, size: 32 * 1024, del: true });
+    await fill(t.conn, { prefix: '/scratch/', count: 200, size: 32 * 1024, del: true });
     assert.equal((await t.cli(['compact'])).code, 0);
     const before = await sizes();
     for (const s of before.values()) assert.ok(s.size > 6 * 1024 * 1024, `fragmented: ${s.size}`);
