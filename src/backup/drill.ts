@@ -20,8 +20,8 @@ import { prefixRangeEnd } from '../storage/keys.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
 import { sleep, waitFor } from '../util/time.js';
-import { AGE_SUFFIX, decryptFile, isAgeFile, type AgeIdentity } from './age.js';
-import { RunFiles } from './files.js';
+import { AGE_SUFFIX, type AgeIdentity } from './age.js';
+import { openPlain } from './open.js';
 import { listFolder } from './catalog.js';
 import { inspectBackup } from './inspect.js';
 import { pairedName, parseBackupName } from './names.js';
@@ -99,7 +99,8 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
   try {
     located = locateBackup(o);
     const plain = await step('open', async () => {
-      const p = await openPlain(located, o.identity, scratch);
+      const opened = await openPlain([located.snapshotPath, ...(located.bundlePath ? [located.bundlePath] : [])], o.identity, scratch);
+      const p = { snapshot: opened.paths[0]!, bundle: opened.paths[1], decrypted: opened.decrypted };
       return { value: p, detail: p.decrypted ? `decrypted ${basename(located.snapshotPath)}${located.bundlePath ? ` and ${basename(located.bundlePath)}` : ''} with ${o.identity!.source}` : `${basename(located.snapshotPath)}${located.bundlePath ? ` with ${basename(located.bundlePath)}` : ', no resources archive'}` };
     });
 
@@ -170,8 +171,7 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
     });
 
     await step('hashkv', async () => {
-      const r = await withClient(conn, [clientURL], (c) => c.maintenance.hashKV({ revision: String(rev) }));
-      const got = Number(r.hash);
+      const got = await etcdHashKV(clientURL, rev);
       if (got !== expected.hash) throw new Error(`etcd's HashKV at revision ${rev} is ${got}, the snapshot reader's is ${expected.hash}: the restored store differs from the snapshot`);
       return { value: got, detail: `${got} at revision ${rev}, as the reader computes`, proof: `etcd restored from it serves the same key space: HashKV ${got} at revision ${rev}` };
     });
@@ -210,21 +210,6 @@ export function locateBackup(o: { path: string; bundle?: string }): { snapshotPa
   return { snapshotPath: o.path, bundlePath: o.bundle ?? sibling };
 }
 
-async function openPlain(l: { snapshotPath: string; bundlePath?: string }, id: AgeIdentity | undefined, scratch: string): Promise<{ snapshot: string; bundle?: string; decrypted: boolean }> {
-  const files = new RunFiles();
-  const plain = async (p: string | undefined) => {
-    if (!p || !isAgeFile(p)) return p;
-    // The plaintext names, so the stamps still pair the two files.
-    const out = join(scratch, basename(p).replace(/\.age$/, ''));
-    await decryptFile(p, out, id, files);
-    return out;
-  };
-  const snapshot = (await plain(l.snapshotPath))!;
-  const bundle = await plain(l.bundlePath);
-  files.keep();
-  return { snapshot, bundle, decrypted: snapshot !== l.snapshotPath || bundle !== l.bundlePath };
-}
-
 function startMember(dataDir: string, peerURL: string, clientURL: string, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a', 0o600);
   const child = spawn(
@@ -243,6 +228,26 @@ async function stopMember(p: ChildProcess): Promise<void> {
   const killed = sleep(10_000).then(() => p.kill('SIGKILL'));
   await Promise.race([exited, killed]);
   await exited;
+}
+
+/** `etcdctl endpoint hashkv --rev R`: the etcd3 client has no HashKV call. */
+function etcdHashKV(endpoint: string, rev: bigint): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(etcdBinaries().etcdctl, ['--endpoints', endpoint, '--command-timeout', '120s', 'endpoint', 'hashkv', '--rev', String(rev), '-w', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4096)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`etcdctl endpoint hashkv failed: ${err.trim().split('\n').pop()}`));
+      try {
+        resolve(Number(JSON.parse(out)[0].HashKV.hash));
+      } catch (e) {
+        reject(new Error(`etcdctl endpoint hashkv: unexpected output (${errorMessage(e)})`));
+      }
+    });
+  });
 }
 
 function tail(file: string): string {

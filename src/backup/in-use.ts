@@ -3,7 +3,7 @@
  * `.in-use/`, named after the backup's stamp and the reader's pid. Retention skips backups with a
  * live marker; a marker whose process is gone (a crash) no longer counts.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const DIR = '.in-use';
@@ -32,7 +32,14 @@ export async function whileReading<T>(dir: string, stamp: string, what: string, 
   try {
     return await fn();
   } finally {
-    if (marker) rmSync(marker, { force: true });
+    if (marker) {
+      rmSync(marker, { force: true });
+      try {
+        rmdirSync(markers);
+      } catch {
+        // Another reader's marker is still there.
+      }
+    }
   }
 }
 
