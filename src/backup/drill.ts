@@ -19,7 +19,7 @@ import { snapshotHashKV } from '../snapshot/hashkv.js';
 import { prefixRangeEnd } from '../storage/keys.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
-import { sleep, waitFor } from '../util/time.js';
+import { waitFor } from '../util/time.js';
 import { AGE_SUFFIX, type AgeIdentity } from './age.js';
 import { openPlain } from './open.js';
 import { listFolder } from './catalog.js';
@@ -225,9 +225,9 @@ async function stopMember(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
-  const killed = sleep(10_000).then(() => p.kill('SIGKILL'));
-  await Promise.race([exited, killed]);
+  const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(t);
 }
 
 /** `etcdctl endpoint hashkv --rev R`: the etcd3 client has no HashKV call. */

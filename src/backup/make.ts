@@ -20,6 +20,8 @@ export interface MakeBackupRequest extends BackupRequest {
   prove?: (staged: BackupResult) => Promise<DrillSummary | undefined>;
   /** Write a record even for a plain backup (the controller always does). */
   record?: boolean;
+  /** The EtcdBackup this backup is the run of: a new leader finds a finished run's files by it. */
+  run?: string;
 }
 
 export interface MadeBackup {
@@ -111,6 +113,7 @@ export async function makeBackup(req: MakeBackupRequest): Promise<MadeBackup> {
       encrypted: Boolean(req.encrypt),
       files: sealed,
       ...(req.scheduled ? { scheduled: req.scheduled } : {}),
+      ...(req.run ? { run: req.run } : {}),
       ...(drill ? { drill } : {}),
     };
     const recordPath = req.encrypt || req.record ? writeRecord(dir, record) : undefined;

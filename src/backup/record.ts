@@ -37,7 +37,9 @@ export const RecordSchema = z.looseObject({
   encrypted: z.boolean(),
   files: z.array(RecordFile),
   /** Set for backups a schedule made: which, and for what time. */
-  scheduled: z.looseObject({ backup: z.string(), time: z.string(), run: z.string() }).optional(),
+  scheduled: z.looseObject({ backup: z.string(), time: z.string() }).optional(),
+  /** The EtcdBackup (run) that made it, when the operator did. */
+  run: z.string().optional(),
   drill: DrillResult.optional(),
 });
 

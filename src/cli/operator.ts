@@ -10,8 +10,9 @@ export function register(program: Command): void {
     .requiredOption('--node-name <name>')
     .addOption(durationOption('--resync <duration>', 'how often each controller syncs', 1000))
     .option('--metrics-port <port>', 'serve Prometheus metrics on this loopback port (0: off)', (v) => Number(v), 0)
-    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number }) => {
+    .option('--home <dir>', 'the home whose hosts the backup controller writes to (none: no backup controller)')
+    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number; home?: string }) => {
       const { runOperator } = await import('../operator/main.js');
-      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync, metricsPort: flags.metricsPort });
+      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync, metricsPort: flags.metricsPort, home: flags.home });
     });
 }

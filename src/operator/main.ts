@@ -12,6 +12,9 @@ import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { OperatorMetrics } from './metrics.js';
+import { BackupMetrics } from './backup-metrics.js';
+import { syncBackups } from './backup.js';
+import { loadClusterFile } from '../home/cluster-file.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
 import { syncInstalls } from './rollout/installer.js';
@@ -24,6 +27,8 @@ export interface OperatorFlags {
   resyncMs: number;
   /** Where to serve Prometheus metrics; 0: nowhere. */
   metricsPort: number;
+  /** The home the hosts live in: the backup controller writes to their folders. */
+  home?: string;
 }
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -79,6 +84,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   };
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
+  const backupMetrics = new BackupMetrics(metrics.registry);
+  const backupEnv = flags.home ? { home: flags.home, cluster: loadClusterFile(flags.home), conn, metrics: backupMetrics, runner: `${flags.nodeName}/${process.pid}` } : undefined;
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
     ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
@@ -89,6 +96,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
+    ...(backupEnv ? [['Backup', () => syncBackups(ctx, backupEnv), Math.max(flags.resyncMs, 2000)] as [string, () => Promise<unknown>, number]] : []),
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

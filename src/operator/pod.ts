@@ -29,6 +29,7 @@ export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord
         `--etcd-endpoints=${cluster.hosts.map((h) => h.clientURL).join(',')}`,
         '--node-name=$(NODE_NAME)',
         `--metrics-port=${new URL(host.operatorMetricsURL).port}`,
+        `--home=${home}`,
       ],
       env: [{ name: 'NODE_NAME', value: host.name }],
     },
