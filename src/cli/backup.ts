@@ -1,5 +1,5 @@
-import { Option, type Command } from 'commander';
-import { connectionOptions, homeOption, requireHome, resolveTarget, type ConnectionFlags } from './connection.js';
+import { Command, Option } from 'commander';
+import { connectionOptions, requireHome, resolveTarget, type ConnectionFlags } from './connection.js';
 import { UserError } from '../util/errors.js';
 import { IDENTITY_HELP } from './age-input.js';
 
@@ -114,15 +114,14 @@ export function register(program: Command): void {
       if (report.result === 'Failed') process.exitCode = 2;
     });
 
-  homeOption(
-    backup
-      .command('list')
-      .description('List backups: time, host, revision, size, encrypted, possibly dirty, complete or not, and the last drill with its age')
-      .argument('[dir]', "a backup folder (default: every host's var/lib/etcd-backups in the home)")
-      .option('--remote <remote>', 'list an rclone remote path (REMOTE:PATH) instead; a copy without its record did not finish and is not complete')
-      .option('--rclone-config <file>', 'the rclone.conf to use (default: rclone\'s own)')
-      .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table')),
-  ).action(async (dir: string | undefined, flags: { remote?: string; rcloneConfig?: string; home?: string; writeOut: 'table' | 'json' }) => {
+  backup
+    .command('list')
+    .description("List backups: time, host, revision, size, encrypted, possibly dirty, complete or not, and the last drill with its age. Without a folder: every host's var/lib/etcd-backups in the --home")
+    .argument('[dir]', 'a backup folder')
+    .option('--remote <remote>', 'list an rclone remote path (REMOTE:PATH) instead; a copy without its record did not finish and is not complete')
+    .option('--rclone-config <file>', 'the rclone.conf to use (default: rclone\'s own)')
+    .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (dir: string | undefined, flags: { remote?: string; rcloneConfig?: string; writeOut: 'table' | 'json' }, cmd: Command) => {
     const { listFolder } = await import('../backup/catalog.js');
     const { formatList } = await import('./printers/backup-lifecycle.js');
     const folders: Array<{ where: string; entries: import('../backup/catalog.js').CatalogEntry[] }> = [];
@@ -133,7 +132,7 @@ export function register(program: Command): void {
     } else if (dir) {
       folders.push({ where: dir, entries: listFolder(dir) });
     } else {
-      const { home, cluster } = requireHome(flags);
+      const { home, cluster } = requireHome(cmd.optsWithGlobals());
       const { hostBackupDir } = await import('../backup/where.js');
       for (const h of cluster.hosts) {
         const d = hostBackupDir(home, h.name);
