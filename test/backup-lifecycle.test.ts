@@ -18,6 +18,9 @@ import { parsePod } from '../src/staticpod/pod.js';
 import { parseEncryptionConfiguration } from '../src/encryption/index.js';
 import { etcdClient } from '../src/etcd/connection.js';
 import { freePorts } from '../src/util/ports.js';
+import { openSnapshot } from '../src/snapshot/index.js';
+import { snapshotHashKV } from '../src/snapshot/hashkv.js';
+import { readerProof } from '../src/backup/drill-reader.js';
 import { waitFor } from '../src/util/time.js';
 import { assertOneLineError, projectRoot, runCli } from './helpers/cli.js';
 import { etcdctl, startEtcd, type StartedEtcd } from './helpers/etcd.js';
@@ -153,10 +156,27 @@ describe('backup lifecycle: drills, encryption, off-host copies', { timeout: 150
 
     // The snapshot with another backup's bundle.
     await nextSecond();
+    // History, deletes and a compaction before it: the drill's one-pass HashKV must still be etcd's.
     etcdctl(etcd, ['put', '/kubernetes.io/configmaps/lifecycle/later', '{}']);
+    etcdctl(etcd, ['put', '/kubernetes.io/configmaps/lifecycle/later', '{"v":2}']);
+    etcdctl(etcd, ['del', '/kubernetes.io/configmaps/lifecycle/cm-3']);
+    const head = JSON.parse(etcdctl(etcd, ['endpoint', 'status', '-w', 'json']))[0].Status.header.revision;
+    etcdctl(etcd, ['compact', String(head - 1)]);
+    etcdctl(etcd, ['put', '/kubernetes.io/configmaps/lifecycle/later', '{"v":3}']);
     const other = await cli(['backup', join(dir, 'other'), ...ep, '--resources-dir', etcKube]);
     assert.equal(other.code, 0, other.stderr);
-    r = await cli(['backup', 'drill', good.snapshot, '--bundle', backupFiles(join(dir, 'other')).bundle]);
+    const otherFiles = backupFiles(join(dir, 'other'));
+    const snapOther = openSnapshot(otherFiles.snapshot);
+    try {
+      const rev = snapOther.headRevision();
+      assert.equal(readerProof(snapOther, rev).hash, snapshotHashKV(snapOther, rev).hash, 'one pass and two passes agree');
+    } finally {
+      snapOther.close();
+    }
+    const otherDrill = await cli(['backup', 'drill', otherFiles.snapshot]);
+    assert.equal(otherDrill.code, 0, otherDrill.stdout + otherDrill.stderr);
+    assert.match(otherDrill.stdout, /every one of the 50 live keys/);
+    r = await cli(['backup', 'drill', good.snapshot, '--bundle', otherFiles.bundle]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /^FAILED after [\d.]+s: verify: static_kuberesources_.*\.tar\.gz belongs to snapshot_.*\.db \(database sha256 [0-9a-f]{12}…\), not to /m);
   });

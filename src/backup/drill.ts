@@ -15,7 +15,6 @@ import { withClient, type Connection } from '../etcd/connection.js';
 import { etcdBinaries } from '../etcd/binaries.js';
 import { snapshotRestore } from '../restore/snapshot-restore.js';
 import { openSnapshot } from '../snapshot/index.js';
-import { snapshotHashKV } from '../snapshot/hashkv.js';
 import { prefixRangeEnd } from '../storage/keys.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
@@ -24,6 +23,7 @@ import { AGE_SUFFIX, type AgeIdentity } from './age.js';
 import { openPlain } from './open.js';
 import { listFolder } from './catalog.js';
 import { inspectBackup } from './inspect.js';
+import { readerProof } from './drill-reader.js';
 import { pairedName, parseBackupName } from './names.js';
 
 export interface DrillOptions {
@@ -140,10 +140,8 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
     const expected = await step('reader', async () => {
       const snap = openSnapshot(plain.snapshot);
       try {
-        const h = snapshotHashKV(snap, rev);
-        const keys: Array<{ key: Buffer; mod: bigint }> = [];
-        for (const kv of snap.latest({ prefix: Buffer.alloc(0), rev }).values()) keys.push({ key: kv.key, mod: kv.modRevision });
-        return { value: { hash: h.hash, keys }, detail: `HashKV at ${rev} is ${h.hash}; ${keys.length} live keys` };
+        const p = readerProof(snap, rev);
+        return { value: p, detail: `HashKV at ${rev} is ${p.hash}; ${p.keys.length} live keys (${p.passes === 1 ? 'one pass' : `${p.passes} passes`})` };
       } finally {
         snap.close();
       }
