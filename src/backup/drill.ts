@@ -15,7 +15,6 @@ import { withClient, type Connection } from '../etcd/connection.js';
 import { etcdBinaries } from '../etcd/binaries.js';
 import { snapshotRestore } from '../restore/snapshot-restore.js';
 import { openSnapshot } from '../snapshot/index.js';
-import { prefixRangeEnd } from '../storage/keys.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { freePorts } from '../util/ports.js';
 import { waitFor } from '../util/time.js';
@@ -23,7 +22,7 @@ import { AGE_SUFFIX, type AgeIdentity } from './age.js';
 import { openPlain } from './open.js';
 import { listFolder } from './catalog.js';
 import { inspectBackup } from './inspect.js';
-import { readerProof } from './drill-reader.js';
+import { liveValues, readerProof, type ReaderProof } from './drill-reader.js';
 import { pairedName, parseBackupName } from './names.js';
 
 export interface DrillOptions {
@@ -69,6 +68,9 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
   const proven: string[] = [];
   const scratch = mkdtempSync(join(o.scratchRoot ?? tmpdir(), 'etcd-ops-drill-'));
   let member: ChildProcess | undefined;
+  let stopping = false;
+  let chain: Promise<unknown> | undefined;
+  let hashing: Promise<unknown> | undefined;
   let located: { snapshotPath: string; bundlePath?: string } = { snapshotPath: o.path };
   const report = (extra: Partial<DrillReport>): DrillReport => ({
     snapshot: located.snapshotPath,
@@ -120,9 +122,55 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
       etcdctl: etcdBinaries().etcdctl,
     });
     restoring.catch(() => {});
+    // The member starts and etcd hashes as soon as the restore is done, in their own processes,
+    // while this one verifies and reads the snapshot (at each await the chain moves on).
+    // A damaged file fails in `verify`, with its reason; until then assume the current revision.
+    let rev = 0n;
+    try {
+      rev = headRevision(plain.snapshot);
+    } catch {
+      rev = 0n;
+    }
+    const conn: Connection = { endpoints: [clientURL], commandTimeoutMs: 60_000, dialTimeoutMs: 2_000 };
+    let startMs = 0;
+    const started = restoring.then(async () => {
+      if (stopping) throw new Error('the drill stopped');
+      const t = Date.now();
+      member = startMember(dataDir, peerURL, clientURL, join(scratch, 'etcd.log'));
+      const m = member;
+      await waitFor('the scratch member to answer', 120_000, async () => {
+        if (m.exitCode !== null) throw new Error(`etcd exited with ${m.exitCode}: ${tail(join(scratch, 'etcd.log'))}`);
+        try {
+          await withClient({ ...conn, commandTimeoutMs: 2000 }, [clientURL], (c) => c.maintenance.status());
+          return true;
+        } catch {
+          return undefined;
+        }
+      }, 50);
+      startMs = Date.now() - t;
+    });
+    chain = started;
+    const ask = (args: string[]) => started.then(() => (stopping ? Promise.reject(new Error('the drill stopped')) : etcdctlJson(clientURL, args)));
+    const etcdHash = ask(['endpoint', 'hashkv', '--rev', String(rev)]).then((r) => Number(r[0].HashKV.hash));
+    // Every key, keys only, at the snapshot's revision: what etcd serves.
+    const etcdKeys = ask(['get', '', '--from-key', '--keys-only', '--rev', String(rev)]);
+    started.catch(() => {});
+    etcdHash.catch(() => {});
+    etcdKeys.catch(() => {});
+    hashing = Promise.allSettled([etcdHash, etcdKeys]);
 
+    // The reader's HashKV and live keys come from one scan of the key bucket, made while inspect
+    // asks for the live values (a second, sequential scan yields them).
+    let proof: ReaderProof | undefined;
     const inspected = await step('verify', async () => {
-      const r = await inspectBackup({ path: plain.snapshot, bundle: plain.bundle });
+      const r = await inspectBackup({
+        path: plain.snapshot,
+        bundle: plain.bundle,
+        liveValues: (snap) => {
+          proof = readerProof(snap, rev);
+          return liveValues(snap, proof.live);
+        },
+      });
       const bad = r.warnings.find((w) => w.level === 'error');
       if (bad) throw new Error(bad.message);
       const enc = r.analysis.keysNeeded.reduce((n, k) => n + k.values, 0);
@@ -135,16 +183,10 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
     });
     const encrypted = inspected.analysis.keysNeeded.reduce((n, k) => n + k.values, 0);
     if (encrypted) proven.push(`${encrypted} encrypted values decrypt with the bundle's keys (${inspected.analysis.keysNeeded.map((k) => k.id).join(', ')})`);
-    const rev = BigInt(inspected.snapshot.status.revision);
 
     const expected = await step('reader', async () => {
-      const snap = openSnapshot(plain.snapshot);
-      try {
-        const p = readerProof(snap, rev);
-        return { value: p, detail: `HashKV at ${rev} is ${p.hash}; ${p.keys.length} live keys (${p.passes === 1 ? 'one pass' : `${p.passes} passes`})` };
-      } finally {
-        snap.close();
-      }
+      const p = proof!;
+      return { value: p, detail: `HashKV at ${rev} is ${p.hash}; ${p.keys.length} live keys (${p.passes === 1 ? 'one pass' : `${p.passes} passes`}, during verify)` };
     });
 
     await step('restore', async () => {
@@ -152,30 +194,19 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
       return { value: r, detail: `etcdctl snapshot restore into a scratch data dir in ${r.etcdctlMs} ms` };
     });
 
-    const conn: Connection = { endpoints: [clientURL], commandTimeoutMs: 60_000, dialTimeoutMs: 2_000 };
     await step('start', async () => {
-      member = startMember(dataDir, peerURL, clientURL, join(scratch, 'etcd.log'));
-      const started = member;
-      await waitFor('the scratch member to answer', 120_000, async () => {
-        if (started.exitCode !== null) throw new Error(`etcd exited with ${started.exitCode}: ${tail(join(scratch, 'etcd.log'))}`);
-        try {
-          await withClient({ ...conn, commandTimeoutMs: 2000 }, [clientURL], (c) => c.maintenance.status());
-          return true;
-        } catch {
-          return undefined;
-        }
-      });
-      return { value: undefined, detail: `etcd on ${clientURL}` };
+      await started;
+      return { value: undefined, detail: `etcd on ${clientURL}, answering ${startMs} ms after it started` };
     });
 
     await step('hashkv', async () => {
-      const got = await etcdHashKV(clientURL, rev);
+      const got = await etcdHash;
       if (got !== expected.hash) throw new Error(`etcd's HashKV at revision ${rev} is ${got}, the snapshot reader's is ${expected.hash}: the restored store differs from the snapshot`);
       return { value: got, detail: `${got} at revision ${rev}, as the reader computes`, proof: `etcd restored from it serves the same key space: HashKV ${got} at revision ${rev}` };
     });
 
     await step('keys', async () => {
-      const n = await compareKeys(conn, clientURL, rev, expected.keys);
+      const n = compareKeys(rev, expected.keys, ((await etcdKeys).kvs ?? []) as Array<{ key: string; mod_revision: number }>);
       return { value: n, detail: `${n} keys served at revision ${rev}`, proof: `every one of the ${n} live keys reads back through etcd at its mod revision` };
     });
     return report({ revision: Number(rev), keys: expected.keys.length, encryptedValues: encrypted });
@@ -183,6 +214,10 @@ export async function drillBackup(o: DrillOptions): Promise<DrillReport> {
     const reason = err instanceof DrillFailure ? err.message : errorMessage(err);
     return report({ result: 'Failed', reason });
   } finally {
+    stopping = true;
+    await chain?.catch(() => {});
+    // etcdctl retries a member that is gone: let it finish against the running one first.
+    await hashing?.catch(() => {});
     if (member) await stopMember(member);
     // Only the folder this drill made: the restored copy, the decrypted files, the member's log.
     rmSync(scratch, { recursive: true, force: true });
@@ -208,6 +243,16 @@ export function locateBackup(o: { path: string; bundle?: string }): { snapshotPa
   return { snapshotPath: o.path, bundlePath: o.bundle ?? sibling };
 }
 
+/** The snapshot's head revision (its last key's), without reading the rest. */
+function headRevision(path: string): bigint {
+  const snap = openSnapshot(path);
+  try {
+    return snap.headRevision();
+  } finally {
+    snap.close();
+  }
+}
+
 function startMember(dataDir: string, peerURL: string, clientURL: string, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a', 0o600);
   const child = spawn(
@@ -228,21 +273,21 @@ async function stopMember(p: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-/** `etcdctl endpoint hashkv --rev R`: the etcd3 client has no HashKV call. */
-function etcdHashKV(endpoint: string, rev: bigint): Promise<number> {
+/** etcdctl's JSON answer, on its own process (the etcd3 client has no HashKV, and decoding a big range there costs this process's CPU). */
+function etcdctlJson(endpoint: string, args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(etcdBinaries().etcdctl, ['--endpoints', endpoint, '--command-timeout', '120s', 'endpoint', 'hashkv', '--rev', String(rev), '-w', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
-    let out = '';
+    const child = spawn(etcdBinaries().etcdctl, ['--endpoints', endpoint, '--command-timeout', '120s', ...args, '-w', 'json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+    const out: Buffer[] = [];
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4096)));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`etcdctl endpoint hashkv failed: ${err.trim().split('\n').pop()}`));
+      if (code !== 0) return reject(new Error(`etcdctl ${args.slice(0, 2).join(' ')} failed: ${err.trim().split('\n').pop()}`));
       try {
-        resolve(Number(JSON.parse(out)[0].HashKV.hash));
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')));
       } catch (e) {
-        reject(new Error(`etcdctl endpoint hashkv: unexpected output (${errorMessage(e)})`));
+        reject(new Error(`etcdctl ${args.slice(0, 2).join(' ')}: unexpected output (${errorMessage(e)})`));
       }
     });
   });
@@ -256,31 +301,18 @@ function tail(file: string): string {
   }
 }
 
-/** Keys-only pages at `rev`, walked beside the reader's list; the first difference fails. */
-async function compareKeys(conn: Connection, endpoint: string, rev: bigint, want: Array<{ key: Buffer; mod: bigint }>): Promise<number> {
-  const PAGE = 10_000;
-  let i = 0;
-  let from = Buffer.alloc(1, 0);
-  const end = prefixRangeEnd(Buffer.alloc(0));
-  await withClient(conn, [endpoint], async (c) => {
-    for (;;) {
-      const r = await c.kv.range({ key: from, range_end: end, revision: String(rev), limit: String(PAGE), keys_only: true });
-      for (const kv of r.kvs) {
-        const w = want[i];
-        const k = kv.key as Buffer;
-        if (!w) throw new Error(`etcd serves ${JSON.stringify(k.toString('utf8'))}, which the snapshot does not hold at revision ${rev}`);
-        if (!w.key.equals(k)) {
-          throw new Error(`the snapshot holds ${JSON.stringify(w.key.toString('utf8'))} and etcd does not serve it at revision ${rev} (next served: ${JSON.stringify(k.toString('utf8'))})`);
-        }
-        if (BigInt(kv.mod_revision) !== w.mod) throw new Error(`${JSON.stringify(k.toString('utf8'))}: etcd serves mod revision ${kv.mod_revision}, the snapshot has ${w.mod}`);
-        i++;
-      }
-      if (!r.more || r.kvs.length === 0) break;
-      from = Buffer.concat([r.kvs[r.kvs.length - 1]!.key as Buffer, Buffer.alloc(1, 0)]);
-    }
-  });
-  if (i < want.length) throw new Error(`etcd serves ${i} keys at revision ${rev}; the snapshot holds ${want.length}: ${JSON.stringify(want[i]!.key.toString('utf8'))} is missing`);
-  return i;
+/** etcd's keys at `rev` (etcdctl's JSON, keys base64, in key order) beside the reader's; the first difference fails. */
+function compareKeys(rev: bigint, want: Array<{ key: Buffer; mod: bigint }>, got: Array<{ key: string; mod_revision: number }>): number {
+  const name = (k: Buffer) => JSON.stringify(k.toString('utf8'));
+  for (let i = 0; i < got.length; i++) {
+    const k = Buffer.from(got[i]!.key, 'base64');
+    const w = want[i];
+    if (!w) throw new Error(`etcd serves ${name(k)}, which the snapshot does not hold at revision ${rev}`);
+    if (!w.key.equals(k)) throw new Error(`the snapshot holds ${name(w.key)} and etcd does not serve it at revision ${rev} (next served: ${name(k)})`);
+    if (BigInt(got[i]!.mod_revision) !== w.mod) throw new Error(`${name(k)}: etcd serves mod revision ${got[i]!.mod_revision}, the snapshot has ${w.mod}`);
+  }
+  if (got.length < want.length) throw new Error(`etcd serves ${got.length} keys at revision ${rev}; the snapshot holds ${want.length}: ${name(want[got.length]!.key)} is missing`);
+  return got.length;
 }
 
 /** The drill's result for a record and the API: passed or the reason, what it proved, how long. */
