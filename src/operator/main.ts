@@ -51,6 +51,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
   const metrics = new OperatorMetrics();
+  // Registered on every replica, so each serves the names; only the leader sets values.
+  const backupMetrics = new BackupMetrics(metrics.registry);
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
   const stop = (code: number) => {
@@ -84,7 +86,6 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   };
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
-  const backupMetrics = new BackupMetrics(metrics.registry);
   const backupEnv = flags.home ? { home: flags.home, cluster: loadClusterFile(flags.home), conn, metrics: backupMetrics, runner: `${flags.nodeName}/${process.pid}` } : undefined;
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
