@@ -40,13 +40,16 @@ describe('backup controller: schedule, retention, drills, encryption, push, fail
   before(async () => {
     t = await upHome(['--hosts', '2']);
     kube = adminClient(t);
-    const st = await endpointStatuses({ endpoints: t.cluster.hosts.map((h) => h.clientURL), commandTimeoutMs: 5000, dialTimeoutMs: 2000 });
+    const st = await endpointStatuses({ ...t.conn, commandTimeoutMs: 5000, dialTimeoutMs: 2000 });
     const i = st.findIndex((s) => s.status && s.status.header.member_id === s.status.leader);
     leaderHost = t.cluster.hosts[i]!.name;
     followerHost = t.cluster.hosts[1 - i]!.name;
     const [port] = await freePorts(1);
     mkdirSync(store);
-    dav = spawn('rclone', ['serve', 'webdav', '--addr', `127.0.0.1:${port}`, store], { stdio: 'ignore' });
+    // The operator runs on a host: with hosts on their own network it reaches the machine through
+    // the bridge's address (an address of our own test hosts' network), else through loopback.
+    const davHost = t.cluster.network?.mode === 'hosts' ? t.cluster.network.gateway! : '127.0.0.1';
+    dav = spawn('rclone', ['serve', 'webdav', '--addr', `${davHost}:${port}`, store], { stdio: 'ignore' });
     trackPid(dav.pid!);
     const id = await generateX25519Identity();
     identityFile = join(work, 'identity.txt');
@@ -57,7 +60,7 @@ describe('backup controller: schedule, retention, drills, encryption, push, fail
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'etcd-backup-remote', namespace: 'openshift-etcd' },
-      data: { 'rclone.conf': enc(`[dav]\ntype = webdav\nurl = http://127.0.0.1:${port}\nvendor = other\n`), remote: enc('dav:etcd-backups') },
+      data: { 'rclone.conf': enc(`[dav]\ntype = webdav\nurl = http://${davHost}:${port}\nvendor = other\n`), remote: enc('dav:etcd-backups') },
     });
   });
   after(async () => {
@@ -100,7 +103,7 @@ describe('backup controller: schedule, retention, drills, encryption, push, fail
 
     // SIGKILL the active operator two seconds before the first scheduled time (or at once, if it is that close).
     await sleep(Math.max(0, m1 - 2000 - Date.now()));
-    const election = spawnSync(bins.etcdctl, ['--endpoints', t.endpoints, 'get', '--prefix', 'election/etcd-ops-operator/', '-w', 'json'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const election = spawnSync(bins.etcdctl, [...t.etcdctlArgs, 'get', '--prefix', 'election/etcd-ops-operator/', '-w', 'json'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
     const kvs = JSON.parse(election.stdout).kvs.sort((a: any, b: any) => a.create_revision - b.create_revision);
     const activeHost = Buffer.from(kvs[0].value, 'base64').toString();
     const pod = readAgentStatus(hostPaths(t.home, activeHost).podStatusFile)!.pods.find((p) => p.name === `etcd-ops-operator-${activeHost}`)!;
