@@ -46,6 +46,11 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /** The kubeconfig user this client acts as, when it came from a kubeconfig. */
+  get user(): string | undefined {
+    return this.target.user;
+  }
+
   async request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const url = new URL(path, this.target.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
