@@ -70,6 +70,11 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       res.end('<!doctype html><meta charset="utf-8"><title>etcd-ops console</title><meta http-equiv="refresh" content="0;url=/"><p>Logged in. <a href="/">Open the console</a>.</p>');
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const session = auth.session(req.headers.cookie);
     if (!session) {
       if (url.pathname.startsWith('/api/')) return send(res, 401, { error: 'not logged in: open the URL etcd-ops console printed' });

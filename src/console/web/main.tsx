@@ -93,4 +93,6 @@ function App() {
 }
 
 connect();
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading…" the server page shows until this runs
+render(<App />, root);

@@ -90,7 +90,7 @@ export function Overview({ s }: { s: State }) {
               {op.conditions.map((c) => (
                 <span key={c.type} title={c.message ? `${c.reason ?? ''}: ${c.message}` : c.reason}>
                   {' '}
-                  {c.type} <Status status={c.status} good={c.type === 'Available' ? 'True' : 'False'} />
+                  {c.type} <Status status={c.status} good={c.type === 'Available' ? 'True' : 'False'}>{c.status === 'Unknown' ? 'not reported' : c.status}</Status>
                 </span>
               ))}
             </li>
