@@ -269,7 +269,9 @@ export class Actions {
       const check = (raw: unknown) => {
         const v = raw as EncryptionView;
         if (!v.report) return;
-        const stage = v.progress ? `${v.progress.pct}% ${v.progress.stage}` : '';
+        // Right after the request the report still reads as the old settled state ("done"):
+        // not a stage of this action.
+        const stage = v.progress && v.progress.stage !== 'done' ? `${v.progress.pct}% ${v.progress.stage}` : '';
         if (stage && stage !== lastStage) {
           lastStage = stage;
           say(stage);

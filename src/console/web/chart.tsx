@@ -103,7 +103,7 @@ export function SizeChart(p: ChartProps) {
     plot.current?.setData(data());
   }, [p.history]);
   useWidth(box, (w) => plot.current?.setSize({ width: w, height: 240 }));
-  return <div ref={box} class="chart" role="img" aria-label={p.label} data-points={p.history.t.length} />;
+  return <div ref={box} class="chart" role="img" aria-label={p.label} data-points={p.history.t.length} data-marks={p.history.markers.map((m) => m.kind).join(' ')} />;
 }
 
 export function WritesChart(p: ChartProps) {

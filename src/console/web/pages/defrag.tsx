@@ -56,7 +56,7 @@ export function Defrag({ s }: { s: State }) {
           </thead>
           <tbody>
             {v.members.map((m) => (
-              <tr key={m.name} data-member={m.name}>
+              <tr key={m.name} data-member={m.name} data-fragmentation={m.fragmentation ?? ''}>
                 <th scope="row">
                   {m.name} {m.leader && <span class="badge leader">★ leader</span>}
                 </th>
@@ -140,7 +140,7 @@ export function Defrag({ s }: { s: State }) {
         {v.history.length === 0 ? (
           <p class="muted">No defragmentation recorded yet (the operator's and the console's events).</p>
         ) : (
-          <table>
+          <table id="defrag-history">
             <thead>
               <tr>
                 <th scope="col">When</th>

@@ -101,19 +101,32 @@ export function Encryption({ s }: { s: State }) {
               <tr key={n.nodeName}>
                 <th scope="row">{n.nodeName}</th>
                 <td class="num">{n.currentRevision}</td>
-                <td class="num">{n.targetRevision ?? '–'}</td>
-                <td>
-                  <Bar value={n.currentRevision} max={r.latestRevision} label={`${n.nodeName} at revision ${n.currentRevision} of ${r.latestRevision}`} />
+                <td class="num">{n.targetRevision || '–'}</td>
+                <td data-node-state={n.currentRevision === r.latestRevision ? 'latest' : n.targetRevision ? 'installing' : 'waiting'}>
+                  {n.currentRevision === r.latestRevision ? (
+                    <Status status="True">at the latest revision</Status>
+                  ) : n.targetRevision ? (
+                    <Status status="Unknown">installing revision {n.targetRevision}</Status>
+                  ) : (
+                    <span class="muted">waits its turn</span>
+                  )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
-        <p class="muted small">Latest revision: {r.latestRevision}</p>
+        <p class="small">
+          <Bar value={r.nodes.filter((n) => n.currentRevision === r.latestRevision).length} max={r.nodes.length} label={`nodes at the latest revision ${r.latestRevision}`} />{' '}
+          {r.nodes.filter((n) => n.currentRevision === r.latestRevision).length} of {r.nodes.length} nodes at the latest revision, {r.latestRevision}
+        </p>
       </section>
       {r.components.map((c) => {
         const enc = c.conditions.find((x) => x.type === 'Encrypted');
-        const m = c.migration;
+        // The migration record is the last one's until the operator starts migrating to the
+        // newest key: an older key's "done" says nothing about this one.
+        const latest = Math.max(0, ...c.keys.map((k) => Number(/-(\d+)$/.exec(k.name)?.[1] ?? 0)));
+        const m = c.migration && c.migration.writeKey === latest ? c.migration : undefined;
+        const previous = c.migration && c.migration.writeKey !== latest ? c.migration : undefined;
         return (
           <section key={c.component} aria-labelledby={`comp-${c.component}`} class="card component" data-component={c.component}>
             <h2 id={`comp-${c.component}`}>{c.component}</h2>
@@ -138,13 +151,14 @@ export function Encryption({ s }: { s: State }) {
                   const done = Boolean(m?.done.includes(res));
                   const objects = m?.resources?.[res]?.objects ?? 0;
                   const total = v?.totals[res];
-                  const state = !m ? 'no migration yet' : done ? 'done' : m.current === res ? 'migrating' : m.completed ? 'done' : 'waiting';
+                  const state = !m ? (previous ? `waits for key ${latest}` : 'no migration yet') : done ? 'done' : m.current === res ? 'migrating' : m.completed ? 'done' : 'waiting';
+                  const full = done || Boolean(m?.completed);
                   return (
                     <tr key={res} data-resource={res} data-state={state}>
                       <th scope="row">{res}</th>
                       <td>{state}</td>
                       <td>
-                        <Bar value={done || (m?.completed ?? false) ? (total ?? 1) : objects} max={done || m?.completed ? (total ?? 1) : total} label={`${res} migration progress`} />
+                        <Bar value={full ? 1 : objects} max={full ? 1 : total} label={`${res} migration progress`} />
                       </td>
                       <td class="num">
                         {objects}
@@ -156,6 +170,7 @@ export function Encryption({ s }: { s: State }) {
               </tbody>
             </table>
             {m && <p class="muted small">Migration to key {m.writeKey}: {m.completed ? 'completed' : `${m.objects} objects rewritten so far`}.</p>}
+            {previous && <p class="muted small">The last migration, to key {previous.writeKey}, {previous.completed ? 'completed' : 'stopped'}; the migration to key {latest} starts once every node writes with it.</p>}
             <h3>Keys</h3>
             <table class="keys">
               <thead>
