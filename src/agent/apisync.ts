@@ -72,7 +72,9 @@ export class ApiSync {
           labels: manifest.metadata.labels ?? {},
           annotations: { 'kubernetes.io/config.mirror': pod.hash, 'kubernetes.io/config.source': 'file' },
         },
-        spec: { nodeName: this.host, containers: manifest.spec.containers.map((c) => ({ name: c.name, image: c.image })) },
+        // The containers as the manifest has them, as a kubelet's mirror pod does: the operator
+        // reads a member's peer URL from them to add it to the cluster.
+        spec: { nodeName: this.host, containers: manifest.spec.containers.map((c) => ({ name: c.name, image: c.image, command: c.command, args: c.args ?? [], env: c.env ?? [] })) },
         status: {
           phase: pod.containers.every((c) => c.state === 'Running') ? 'Running' : 'Pending',
           conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
@@ -126,7 +128,9 @@ export class ApiSync {
       const config = await kube.get(CORE('configmaps', item.namespace), `config-${rev}`);
       const reason = config.data?.forceRedeploymentReason ?? '';
       if (item.podPrefix === ETCD_POD) {
-        const pod = etcdPod({ home: this.home, cluster, host, revision: rev });
+        // Past the first revision a member joins a running cluster: with an empty data dir it
+        // waits until the operator has added it, and starts with the cluster's membership.
+        const pod = etcdPod({ home: this.home, cluster, host, revision: rev, initialClusterState: 'existing' });
         if (reason) pod.metadata.annotations = { ...pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
         installRevision(p, ETCD_POD, rev, pod, [{ path: 'configmaps/config/forceRedeploymentReason', data: reason }]);
       } else {

@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { freePorts } from '../util/ports.js';
 import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv } from './credentials.js';
+import { writeHostScripts } from './host-scripts.js';
 import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -68,6 +69,7 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
     writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, OPERATOR_USER, opKubeconfig);
     installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
+    writeHostScripts(home, host.name);
   }
   writeKubeconfig(home, cluster.apiServer.url, creds);
   // Written last: a home with a cluster file is complete.

@@ -11,6 +11,7 @@ import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
 import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
+import { syncMembership } from './etcd-membership.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
@@ -72,7 +73,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
 
   const etcdHealthy = async () => {
     try {
-      return (await observeMembers(conn)).unhealthy.length === 0;
+      // A member still joining counts as not healthy: etcd members change one at a time.
+      const v = await observeMembers(conn);
+      return v.unhealthy.length === 0 && v.joining.length === 0;
     } catch {
       return false;
     }
@@ -87,6 +90,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
     ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
+    ['ClusterMember', () => syncMembership(ctx, conn), Math.max(flags.resyncMs, 2000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
   ];
