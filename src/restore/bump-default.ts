@@ -40,7 +40,7 @@ export function movedAsideMembers(home: string, host: string): string[] {
   members(rp.etcdBackup, (n) => n === 'member' || n.startsWith('member.'));
   members(p.etcdDataDir, (n) => n.startsWith('member-removed-archive-'));
   const tmp = join(p.root, 'tmp');
-  if (existsSync(tmp)) for (const n of readdirSync(tmp)) members(join(tmp, n), (m) => m === 'member');
+  if (existsSync(tmp)) for (const n of readdirSync(tmp)) if (isDir(join(tmp, n))) members(join(tmp, n), (m) => m === 'member');
   return out;
 }
 
