@@ -211,7 +211,9 @@ describe('rotation, a crash mid-migration, a mode change mid-migration, and cont
   });
 
   it('rotates on its own when the interval has passed, and the oldest key leaves the configuration', async () => {
-    await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { rotationInterval: '1s' } } } });
+    // Long enough that key 3 cannot rotate again before the interval is set back (a 1 s interval
+    // raced the test on a loaded machine and made key 4), short enough that key 2 is already due.
+    await kube.mergePatch({ group: 'operator.openshift.io', version: 'v1', resource: 'kubeapiservers' }, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { rotationInterval: '20s' } } } });
     const r = await waitSettled(kube, 'the weekly rotation, made quick', (x) => {
       const c = x.components.find((c) => c.component === 'openshift-kube-apiserver')!;
       return c.writeKey === "aescbc:3" && c.keys.find((k) => k.name.endsWith("-3"))?.migratedResources.length === 2;

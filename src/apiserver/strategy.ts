@@ -10,6 +10,7 @@ import { errors, type FieldError } from './status.js';
 import { deepEqual } from './patch.js';
 import { setOwn } from './schema.js';
 import { validateBinding, validateObjectMeta, validateRules } from './validation.js';
+import { rulesOf } from './kind-rules.js';
 
 export const ENCRYPTION_TYPES = ['', 'identity', 'aescbc', 'aesgcm', 'secretbox'];
 const MANAGEMENT_STATE = /^(Managed|Unmanaged|Force|Removed)$/;
@@ -123,6 +124,7 @@ function validateCommon(def: ResourceDef, o: KubeObject): FieldError[] {
   if (def.group === 'route.openshift.io' && def.resource === 'routes') {
     if (!o.spec?.to?.name) errs.push({ type: 'FieldValueRequired', field: 'spec.to.name', detail: '' });
   }
+  errs.push(...(rulesOf(def.groupResource).validate?.(o) ?? []));
   return errs;
 }
 
@@ -154,6 +156,7 @@ export function prepareCreate(def: ResourceDef, o: KubeObject, namespace: string
     o.spec.to = { kind: 'Service', ...o.spec.to, weight: o.spec.to.weight ?? 100 };
     o.spec.wildcardPolicy ||= 'None';
   }
+  rulesOf(def.groupResource).defaults?.(o);
   const errs = [...validateName(def.nameRule, m.name ?? ''), ...validateCommon(def, o)];
   fail(def, m.name ?? '', errs);
 }
@@ -227,6 +230,7 @@ export function prepareUpdate(def: ResourceDef, next: KubeObject, cur: KubeObjec
     if (def.group === 'rbac.authorization.k8s.io' && (def.resource === 'rolebindings' || def.resource === 'clusterrolebindings') && !deepEqual(o.roleRef, cur.roleRef)) {
       fail(def, cm.name, [{ type: 'FieldValueInvalid', field: 'roleRef', value: o.roleRef, detail: 'cannot change roleRef' }]);
     }
+    fail(def, cm.name, rulesOf(def.groupResource).validateUpdate?.(o, cur) ?? []);
     // generation counts changes of everything but metadata and status.
     if (!deepEqual(withoutMetaStatus(o), withoutMetaStatus(cur))) m.generation = (cm.generation ?? 1) + 1;
   }

@@ -41,6 +41,9 @@ export function age(ts: unknown, now: number): string {
   return Number.isNaN(t) ? '<unknown>' : humanDuration(now - t);
 }
 
+const ACCESS_MODE_SHORT: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
+const accessModes = (m: unknown) => (Array.isArray(m) ? m.map((x) => ACCESS_MODE_SHORT[x] ?? x).join(',') : '');
+
 const count = (o: unknown) => (o && typeof o === 'object' ? Object.keys(o).length : 0);
 
 const defaultTable: TableDef = {
@@ -110,7 +113,76 @@ const TABLES: Record<string, TableDef> = {
       return [last, o.type ?? '', o.reason ?? '', target, io.fieldPath ?? '', eventSource(o), String(o.message ?? '').trim(), first, n, o.metadata.name];
     },
   },
-  routes: {
+  persistentvolumes: {
+    columns: [
+      NAME_COL,
+      col('Capacity', 'string', 'The capacity of the volume'),
+      col('Access Modes', 'string', 'The ways the volume can be mounted'),
+      col('Reclaim Policy', 'string', 'What happens to the volume when its claim is released'),
+      col('Status', 'string', 'The phase of the volume'),
+      col('Claim', 'string', 'The claim bound to the volume'),
+      col('StorageClass', 'string', 'The storage class of the volume'),
+      col('VolumeAttributesClass', 'string', 'The volume attributes class of the volume'),
+      col('Reason', 'string', 'Why the volume is in this phase'),
+      AGE_COL,
+      col('VolumeMode', 'string', 'Filesystem or Block', 1),
+    ],
+    cells: (o, now) => {
+      const ref = o.spec?.claimRef;
+      return [
+        o.metadata.name,
+        o.spec?.capacity?.storage ?? '',
+        accessModes(o.spec?.accessModes),
+        o.spec?.persistentVolumeReclaimPolicy ?? '',
+        o.status?.phase ?? '',
+        ref?.name ? `${ref.namespace ?? ''}/${ref.name}` : '',
+        o.spec?.storageClassName ?? '',
+        o.spec?.volumeAttributesClassName || '<unset>',
+        o.status?.reason ?? '',
+        age(o.metadata.creationTimestamp, now),
+        o.spec?.volumeMode ?? '',
+      ];
+    },
+  },
+  persistentvolumeclaims: {
+    columns: [
+      NAME_COL,
+      col('Status', 'string', 'The phase of the claim'),
+      col('Volume', 'string', 'The volume bound to the claim'),
+      col('Capacity', 'string', 'The capacity of the bound volume'),
+      col('Access Modes', 'string', 'The ways the volume can be mounted'),
+      col('StorageClass', 'string', 'The storage class of the claim'),
+      col('VolumeAttributesClass', 'string', 'The volume attributes class of the claim'),
+      AGE_COL,
+      col('VolumeMode', 'string', 'Filesystem or Block', 1),
+    ],
+    cells: (o, now) => {
+      const bound = o.status?.phase === 'Bound';
+      return [
+        o.metadata.name,
+        o.status?.phase ?? '',
+        o.spec?.volumeName ?? '',
+        bound ? (o.status?.capacity?.storage ?? '') : '',
+        bound ? accessModes(o.status?.accessModes) : '',
+        o.spec?.storageClassName ?? '',
+        o.spec?.volumeAttributesClassName || '<unset>',
+        age(o.metadata.creationTimestamp, now),
+        o.spec?.volumeMode ?? '',
+      ];
+    },
+  },
+  'volumeattachments.storage.k8s.io': {
+    columns: [
+      NAME_COL,
+      col('Attacher', 'string', 'The driver that attaches the volume'),
+      col('PV', 'string', 'The persistent volume attached'),
+      col('Node', 'string', 'The node the volume is attached to'),
+      col('Attached', 'boolean', 'Whether the volume is attached'),
+      AGE_COL,
+    ],
+    cells: (o, now) => [o.metadata.name, o.spec?.attacher ?? '', o.spec?.source?.persistentVolumeName ?? '', o.spec?.nodeName ?? '', o.status?.attached === true, age(o.metadata.creationTimestamp, now)],
+  },
+  'routes.route.openshift.io': {
     columns: [
       NAME_COL,
       col('Host/Port', 'string', 'Host and port of the route'),
@@ -136,7 +208,7 @@ const TABLES: Record<string, TableDef> = {
 };
 
 export function tableFor(resource: string, group: string): TableDef {
-  return (group === '' || group === 'route.openshift.io' ? TABLES[resource] : undefined) ?? defaultTable;
+  return TABLES[group ? `${resource}.${group}` : resource] ?? defaultTable;
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

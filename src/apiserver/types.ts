@@ -205,3 +205,60 @@ export const selfSubjectAccessReviewSchema = kind({
   status: any,
 });
 export const selfSubjectRulesReviewSchema = kind({ spec: obj({ namespace: str }), status: any });
+
+/**
+ * core/v1 PersistentVolume and PersistentVolumeClaim, storage.k8s.io/v1 VolumeAttachment: where
+ * backups go and what the restore preview shows. Volume sources other than hostPath and local are
+ * kept as sent.
+ */
+const nodeSelectorTerm = obj({ matchExpressions: arr(obj({ key: str, operator: str, values: arr(str) })), matchFields: arr(obj({ key: str, operator: str, values: arr(str) })) });
+const volumeNodeAffinity = obj({ required: obj({ nodeSelectorTerms: arr(nodeSelectorTerm) }) });
+const labelSelector = obj({ matchLabels: map(), matchExpressions: arr(obj({ key: str, operator: str, values: arr(str) })) });
+export const persistentVolumeSchema = kind({
+  spec: obj({
+    capacity: map(),
+    hostPath: obj({ path: str, type: str }),
+    local: obj({ path: str, fsType: str }),
+    nfs: any,
+    csi: any,
+    iscsi: any,
+    fc: any,
+    accessModes: arr(str),
+    claimRef: objectReference,
+    persistentVolumeReclaimPolicy: str,
+    storageClassName: str,
+    mountOptions: arr(str),
+    volumeMode: str,
+    nodeAffinity: volumeNodeAffinity,
+    volumeAttributesClassName: str,
+  }),
+  status: obj({ phase: str, message: str, reason: str, lastPhaseTransitionTime: str }),
+});
+export const persistentVolumeClaimSchema = kind({
+  spec: obj({
+    accessModes: arr(str),
+    selector: labelSelector,
+    resources: obj({ limits: map(), requests: map() }),
+    volumeName: str,
+    storageClassName: str,
+    volumeMode: str,
+    dataSource: any,
+    dataSourceRef: any,
+    volumeAttributesClassName: str,
+  }),
+  status: obj({
+    phase: str,
+    accessModes: arr(str),
+    capacity: map(),
+    conditions: arr(obj({ type: str, status: str, lastProbeTime: str, lastTransitionTime: str, reason: str, message: str })),
+    allocatedResources: map(),
+    allocatedResourceStatuses: map(),
+    currentVolumeAttributesClassName: str,
+    modifyVolumeStatus: any,
+  }),
+});
+const volumeError = obj({ time: str, message: str, errorCode: int });
+export const volumeAttachmentSchema = kind({
+  spec: obj({ attacher: str, source: obj({ persistentVolumeName: str, inlineVolumeSpec: any }), nodeName: str }),
+  status: obj({ attached: bool, attachmentMetadata: map(), attachError: volumeError, detachError: volumeError }),
+});

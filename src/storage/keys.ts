@@ -17,6 +17,7 @@ const OVERRIDES: Record<string, string> = {
   'rolebindings.rbac.authorization.k8s.io': '/kubernetes.io/rolebindings/',
   'clusterroles.rbac.authorization.k8s.io': '/kubernetes.io/clusterroles/',
   'clusterrolebindings.rbac.authorization.k8s.io': '/kubernetes.io/clusterrolebindings/',
+  'volumeattachments.storage.k8s.io': '/kubernetes.io/volumeattachments/',
 };
 
 /** "secrets", "routes.route.openshift.io": the group-resource string transformers are keyed by. */
