@@ -121,25 +121,8 @@ export class ApiSync {
   }
 
   private async installOne(kube: KubeClient, item: (typeof INSTALLABLE)[number], rev: number): Promise<void> {
-    const cluster = loadClusterFile(this.home);
-    const host = cluster.hosts.find((h) => h.name === this.host)!;
-    const p = hostPaths(this.home, this.host);
     try {
-      const config = await kube.get(CORE('configmaps', item.namespace), `config-${rev}`);
-      const reason = config.data?.forceRedeploymentReason ?? '';
-      if (item.podPrefix === ETCD_POD) {
-        // Past the first revision a member joins a running cluster: with an empty data dir it
-        // waits until the operator has added it, and starts with the cluster's membership.
-        const pod = etcdPod({ home: this.home, cluster, host, revision: rev, initialClusterState: 'existing' });
-        if (reason) pod.metadata.annotations = { ...pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
-        installRevision(p, ETCD_POD, rev, pod, [{ path: 'configmaps/config/forceRedeploymentReason', data: reason }]);
-      } else {
-        const secret = await kube.get(CORE('secrets', item.namespace), `encryption-config-${rev}`);
-        const encryptionConfig = Buffer.from(secret.data?.['encryption-config'] ?? '', 'base64').toString('utf8');
-        const r = kubeApiserverRevision({ home: this.home, cluster, host, revision: rev, encryptionConfig });
-        if (reason) r.pod.metadata.annotations = { ...r.pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
-        installRevision(p, item.podPrefix, rev, r.pod, r.files);
-      }
+      await installFromApi(kube, this.home, this.host, item, rev);
       this.log(`installed revision ${rev} of ${item.podPrefix}`);
     } catch (err) {
       if (err instanceof ApiError && isNotFound(err)) this.log(`revision ${rev} of ${item.podPrefix} is not complete in the API yet: ${err.message}`);
@@ -147,3 +130,31 @@ export class ApiSync {
     }
   }
 }
+
+/**
+ * What an installer pod does for one revision on one host: read the revision's inputs from the
+ * API (config-<rev>, encryption-config-<rev>), render the pod for this host, install it. A
+ * missing input is the API's NotFound, thrown.
+ */
+export async function installFromApi(kube: KubeClient, home: string, hostName: string, item: { podPrefix: string; namespace: string }, rev: number): Promise<void> {
+  const cluster = loadClusterFile(home);
+  const host = cluster.hosts.find((h) => h.name === hostName)!;
+  const p = hostPaths(home, hostName);
+  const config = await kube.get(CORE('configmaps', item.namespace), `config-${rev}`);
+  const reason = config.data?.forceRedeploymentReason ?? '';
+  if (item.podPrefix === ETCD_POD) {
+    // Past the first revision a member joins a running cluster: with an empty data dir it
+    // waits until the operator has added it, and starts with the cluster's membership.
+    const pod = etcdPod({ home, cluster, host, revision: rev, initialClusterState: 'existing' });
+    if (reason) pod.metadata.annotations = { ...pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
+    installRevision(p, ETCD_POD, rev, pod, [{ path: 'configmaps/config/forceRedeploymentReason', data: reason }]);
+  } else {
+    const secret = await kube.get(CORE('secrets', item.namespace), `encryption-config-${rev}`);
+    const encryptionConfig = Buffer.from(secret.data?.['encryption-config'] ?? '', 'base64').toString('utf8');
+    const r = kubeApiserverRevision({ home, cluster, host, revision: rev, encryptionConfig });
+    if (reason) r.pod.metadata.annotations = { ...r.pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
+    installRevision(p, item.podPrefix, rev, r.pod, r.files);
+  }
+}
+
+export const INSTALLABLE_PODS = INSTALLABLE;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
 import { etcdBinaries, etcdVersion } from '../etcd/binaries.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
-import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile } from '../home/cluster-file.js';
+import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile, type HostRecord } from '../home/cluster-file.js';
 import { hostNames, hostPaths } from '../home/layout.js';
 import { renderEncryptionConfiguration } from '../operator/encryption/state.js';
 import { OPERATOR_KUBECONFIG, OPERATOR_POD, operatorPod } from '../operator/pod.js';
@@ -13,7 +13,7 @@ import { installRevision, revisionDir } from '../staticpod/install.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
 import { freePorts } from '../util/ports.js';
-import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv } from './credentials.js';
+import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv, type Credentials } from './credentials.js';
 import { writeHostScripts } from './host-scripts.js';
 import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
 
@@ -25,6 +25,21 @@ export interface CreateOptions {
   log: (line: string) => void;
 }
 
+/** Ports each host listens on: etcd client, peer and metrics, its API server, its operator's metrics. */
+export const HOST_PORTS = 5;
+
+/** A host's addresses, from its HOST_PORTS ports: one place, for `up` and for `host replace`. */
+export function hostRecord(name: string, ports: number[]): HostRecord {
+  return {
+    name,
+    clientURL: `http://127.0.0.1:${ports[0]}`,
+    peerURL: `http://127.0.0.1:${ports[1]}`,
+    metricsURL: `http://127.0.0.1:${ports[2]}`,
+    apiServerURL: `https://127.0.0.1:${ports[3]}`,
+    operatorMetricsURL: `http://127.0.0.1:${ports[4]}`,
+  };
+}
+
 /** Lays out a new home: hosts with their folders, ports, and revision 1 of the etcd static pod. */
 export async function createHome(home: string, o: CreateOptions): Promise<ClusterFile> {
   if (folderInUse(home) && !homeIsOurs(home)) {
@@ -32,7 +47,7 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
   }
   const bins = etcdBinaries({ install: true, log: o.log });
   const names = hostNames(o.hosts);
-  const ports = await freePorts(names.length * 5 + 1);
+  const ports = await freePorts(names.length * HOST_PORTS + 1);
   const cluster: ClusterFile = {
     apiVersion: 'etcd-ops.io/v1',
     kind: 'LocalControlPlane',
@@ -40,39 +55,42 @@ export async function createHome(home: string, o: CreateOptions): Promise<Cluste
     createdAt: new Date().toISOString(),
     quotaBackendBytes: o.quotaBackendBytes,
     etcd: { bin: bins.etcd, version: etcdVersion(bins.etcd) },
-    apiServer: { url: `https://127.0.0.1:${ports[names.length * 5]}`, compactionInterval: '5m' },
-    hosts: names.map((name, i) => ({
-      name,
-      clientURL: `http://127.0.0.1:${ports[i * 5]}`,
-      peerURL: `http://127.0.0.1:${ports[i * 5 + 1]}`,
-      metricsURL: `http://127.0.0.1:${ports[i * 5 + 2]}`,
-      apiServerURL: `https://127.0.0.1:${ports[i * 5 + 3]}`,
-      operatorMetricsURL: `http://127.0.0.1:${ports[i * 5 + 4]}`,
-    })),
+    apiServer: { url: `https://127.0.0.1:${ports[names.length * HOST_PORTS]}`, compactionInterval: '5m' },
+    hosts: names.map((name, i) => hostRecord(name, ports.slice(i * HOST_PORTS, (i + 1) * HOST_PORTS))),
   };
   mkdirSync(home, { recursive: true });
   const creds = await createCredentials(home, names);
-  for (const host of cluster.hosts) {
-    const p = hostPaths(home, host.name);
-    for (const dir of [p.manifests, p.staticPodResources, p.log, p.kubeletDir]) mkdirSync(dir, { recursive: true });
-    mkdirSync(p.etcdDataDir, { recursive: true, mode: 0o700 });
-    installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
-    const certs = kubeApiserverCertsDir(home, host.name);
-    const serving = await issueServerCert(creds.ca, { commonName: `kube-apiserver-${host.name}`, dnsNames: ['localhost', host.name] });
-    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
-    writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
-    writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
-    // Revision 1 is what the operator's revision 1 will be: identity for every component.
-    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
-    installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
-    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, nodeUser(host.name));
-    const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
-    writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, OPERATOR_USER, opKubeconfig);
-    installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
-    writeHostScripts(home, host.name);
-  }
+  for (const host of cluster.hosts) await layoutHost(home, cluster, host, creds, { firstRevisions: true });
   writeKubeconfig(home, cluster.apiServer.url, creds);
   // Written last: a home with a cluster file is complete.
   saveClusterFile(home, cluster);
   return cluster;
+}
+
+/**
+ * One host's folders and host-level files: the API server's serving certificate and token file,
+ * the node's and the operator's kubeconfigs, the operator's static pod, the seed's scripts; with
+ * `firstRevisions`, revision 1 of etcd and the kube-apiserver too (a new cluster). A host that
+ * joins a running cluster (`host replace`) gets its revisions from the operator instead.
+ */
+export async function layoutHost(home: string, cluster: ClusterFile, host: HostRecord, creds: Credentials, o: { firstRevisions: boolean }): Promise<void> {
+  const p = hostPaths(home, host.name);
+  for (const dir of [p.manifests, p.staticPodResources, p.log, p.kubeletDir]) mkdirSync(dir, { recursive: true });
+  mkdirSync(p.etcdDataDir, { recursive: true, mode: 0o700 });
+  if (o.firstRevisions) installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
+  const certs = kubeApiserverCertsDir(home, host.name);
+  const serving = await issueServerCert(creds.ca, { commonName: `kube-apiserver-${host.name}`, dnsNames: ['localhost', host.name] });
+  writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
+  writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
+  writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+  if (o.firstRevisions) {
+    // Revision 1 is what the operator's revision 1 will be: identity for every component.
+    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
+    installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
+  }
+  writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, nodeUser(host.name));
+  const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
+  writeHostKubeconfig(home, host.name, cluster.apiServer.url, creds, OPERATOR_USER, opKubeconfig);
+  installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
+  writeHostScripts(home, host.name);
 }

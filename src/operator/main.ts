@@ -12,6 +12,7 @@ import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { syncMembership } from './etcd-membership.js';
+import { existingNodeNames } from './nodes.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
@@ -80,17 +81,18 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
       return false;
     }
   };
+  const nodes = () => existingNodeNames(ctx);
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
     ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
     ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
-    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
+    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true, nodes), flags.resyncMs],
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
-    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
+    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy, nodes), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
-    ['ClusterMember', () => syncMembership(ctx, conn), Math.max(flags.resyncMs, 2000)],
+    ['ClusterMember', () => syncMembership(ctx, conn, nodes), Math.max(flags.resyncMs, 2000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
   ];

@@ -96,6 +96,8 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
       rule([...READ, 'update', 'patch'], ['operator.openshift.io'], ['kubeapiservers', 'kubeapiservers/status', 'etcds', 'etcds/status', 'openshiftapiservers', 'openshiftapiservers/status', 'authentications', 'authentications/status']),
       rule(READ, ['config.openshift.io'], ['apiservers', 'proxies']),
       rule(READ, [''], ['namespaces']),
+      // Which hosts exist: the installer and the member controller drop hosts whose Node is gone.
+      rule(READ, [''], ['nodes']),
     ],
   },
   {

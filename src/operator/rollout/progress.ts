@@ -34,11 +34,23 @@ export interface MirrorPodView {
  * revision to at most `maxUnavailable` nodes at a time. `healthy` gates starting new installs
  * (etcd members restart only while the cluster is healthy).
  */
-export function planInstalls(nodes: NodeStatus[], pods: MirrorPodView[], latest: number, maxUnavailable: number, healthy: boolean): { nodes: NodeStatus[]; started: string[]; finished: string[] } {
-  const out = nodes.map((n) => ({ ...n }));
+export function planInstalls(
+  nodes: NodeStatus[],
+  pods: MirrorPodView[],
+  latest: number,
+  maxUnavailable: number,
+  healthy: boolean,
+  existingNodes?: string[],
+): { nodes: NodeStatus[]; started: string[]; finished: string[]; removed: string[] } {
+  // With Node objects, they say which nodes there are (library-go's node controller): a node
+  // whose Node was deleted (its host replaced) leaves, a new one joins even before it runs a pod.
+  const exists = (name: string) => existingNodes === undefined || existingNodes.includes(name);
+  const removed = nodes.filter((n) => !exists(n.nodeName)).map((n) => n.nodeName);
+  const out = nodes.filter((n) => exists(n.nodeName)).map((n) => ({ ...n }));
   for (const p of pods) {
-    if (!out.some((n) => n.nodeName === p.nodeName)) out.push({ nodeName: p.nodeName, currentRevision: p.ready ? p.revision : 0 });
+    if (exists(p.nodeName) && !out.some((n) => n.nodeName === p.nodeName)) out.push({ nodeName: p.nodeName, currentRevision: p.ready ? p.revision : 0 });
   }
+  for (const name of existingNodes ?? []) if (!out.some((n) => n.nodeName === name)) out.push({ nodeName: name, currentRevision: 0 });
   out.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
   const finished: string[] = [];
   for (const n of out) {
@@ -61,5 +73,5 @@ export function planInstalls(nodes: NodeStatus[], pods: MirrorPodView[], latest:
       }
     }
   }
-  return { nodes: out, started, finished };
+  return { nodes: out, started, finished, removed };
 }
