@@ -55,6 +55,10 @@ export async function checkBackup(pair: BackupPair, o: CheckOptions): Promise<Ch
   if (pairProblem) throw new UserError(`the backup's files do not belong together: ${pairProblem.message}`);
 
   const manifest = report.bundle?.manifest;
+  if (manifest && manifest.snapshot.file !== basename(pair.snapshot)) {
+    // The same bytes can come from two backups of a quiet cluster; the archive still names its own.
+    throw new UserError(`the backup's files do not belong together: ${basename(pair.bundle)} was made with ${manifest.snapshot.file}, not with ${basename(pair.snapshot)}: restore each snapshot with the archive made with it`);
+  }
   if (manifest) {
     const members = memberIds(pair.snapshot);
     if (!members.includes(manifest.etcd.memberID)) {

@@ -288,13 +288,17 @@ function planSteps(req: RestoreRequest, recovery: HostRecord, others: HostRecord
     const j = journal();
     const k = kube();
     try {
-      if (!j.forced[key]) {
-        const op = await k.get(OPERATOR(resource), 'cluster');
-        j.forced[key] = { reason: `recovery-${fileStamp(new Date(j.startedAt))}`, before: op.status?.latestAvailableRevision ?? 0 };
-        save();
-      }
+      // The API may be restarting (a rollout of this very restore): retried until the timeout.
+      await waitReporting(`forceRedeploymentReason on ${resource}/cluster`, req.timeoutMs, req.report, 'the API server does not answer: see `etcd-ops ps`', async () => {
+        if (!j.forced[key]) {
+          const op = await k.get(OPERATOR(resource), 'cluster');
+          j.forced[key] = { reason: `recovery-${fileStamp(new Date(j.startedAt))}`, before: op.status?.latestAvailableRevision ?? 0 };
+          save();
+        }
+        await k.mergePatch(OPERATOR(resource), 'cluster', { spec: { forceRedeploymentReason: j.forced[key]!.reason } });
+        return { done: true, state: `set to ${j.forced[key]!.reason}` };
+      });
       const f = j.forced[key]!;
-      await k.mergePatch(OPERATOR(resource), 'cluster', { spec: { forceRedeploymentReason: f.reason } });
       const what = key === 'etcd' ? `etcd on ${names(alive)}` : `the kube-apiserver on ${names(alive)}`;
       await waitReporting(`${what} at a new revision`, req.timeoutMs, req.report, 'see `etcd-ops ps` and the operator\'s log (var/log/pods/openshift-kube-apiserver-operator_*)', () =>
         grownState({ ...req.conn, endpoints: alive.map((h) => h.clientURL) }, k, resource, alive, f.before, lost.length === 0),

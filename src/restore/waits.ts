@@ -1,5 +1,6 @@
 /** The restore's long waits: bounded, and telling what they wait for as it changes. */
 import { request } from 'node:https';
+import { describeEtcdError } from '../etcd/connection.js';
 import type { Connection } from '../etcd/endpoints.js';
 import { endpointHealth } from '../etcd/health.js';
 import { memberList } from '../etcd/members.js';
@@ -72,7 +73,12 @@ export async function grownState(conn: Connection, kube: KubeClient, resource: '
   const parts: string[] = [];
   let membersOk = true;
   if (resource === 'etcds') {
-    const list = await memberList(conn);
+    let list;
+    try {
+      list = await memberList(conn);
+    } catch (err) {
+      return { done: false, state: `etcd: ${describeEtcdError(err, conn)}` };
+    }
     const names = list.members.map((m) => (m.isLearner ? `${m.name || 'unstarted'} (learner)` : m.name || `${m.peerURLs[0]} (unstarted)`));
     parts.push(`members: ${names.join(', ')}`);
     for (const h of hosts) {
