@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what etcd-ops and its tests need on a fresh Debian machine (run as root):
-# npm dependencies, etcd 3.4 (etcd-server, etcd-client) and kubectl (kubernetes-client) when missing.
+# npm dependencies, etcd 3.4 (etcd-server, etcd-client), kubectl (kubernetes-client), tmux and
+# iproute2 when missing.
 # ETCD_BIN / ETCDCTL_BIN point at other binaries and skip the etcd install.
 set -e
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ need=""
 if [ -z "$ETCD_BIN" ] && ! command -v etcd >/dev/null 2>&1; then need="$need etcd-server"; fi
 if [ -z "$ETCDCTL_BIN" ] && ! command -v etcdctl >/dev/null 2>&1; then need="$need etcd-client"; fi
 if ! command -v kubectl >/dev/null 2>&1; then need="$need kubernetes-client"; fi
+# tmux drives `kubectl exec -it` in the tests; iproute2 (`ip`) gives each host its own network.
+if ! command -v tmux >/dev/null 2>&1; then need="$need tmux"; fi
+if ! command -v ip >/dev/null 2>&1; then need="$need iproute2"; fi
 if [ -n "$need" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing$need; install them (Debian packages) or set ETCD_BIN/ETCDCTL_BIN" >&2

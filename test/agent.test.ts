@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ContainerRunner, type ContainerSpec, type RestartPolicy } from '../src/agent/container.js';
@@ -19,10 +19,13 @@ import { tempDir, trackPid } from './helpers/cleanup.js';
 
 const dir = tempDir('etcd-ops-agent-');
 const runners: ContainerRunner[] = [];
+/** What each runner told the agent's log, by container name. */
+const agentLog = new Map<string, string[]>();
 
 function runner(name: string, script: string, policy: RestartPolicy, onChange: () => void = () => {}, backoff = { initialMs: 100, maxMs: 400 }): ContainerRunner {
-  const spec: ContainerSpec = { name, file: '/bin/sh', args: ['-c', script], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: dir, logPath: join(dir, `${name}.log`) };
-  const r = new ContainerRunner(spec, policy, onChange, () => {}, backoff);
+  const spec: ContainerSpec = { name, file: '/bin/sh', args: ['-c', script], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: dir, logDir: join(dir, name) };
+  agentLog.set(name, []);
+  const r = new ContainerRunner(spec, policy, onChange, (l) => agentLog.get(name)!.push(l), backoff);
   runners.push(r);
   return r;
 }
@@ -55,7 +58,9 @@ describe('agent: containers', { timeout: 60_000 }, () => {
     }, 5);
     assert.equal(waiting.reason, 'CrashLoopBackOff');
     assert.equal(waiting.exitCode, 3);
-    assert.match(readFileSync(join(dir, 'crasher.log'), 'utf8'), /exited with 3/);
+    assert.match(agentLog.get('crasher')!.join('\n'), /container crasher exited with 3/);
+    // One CRI log file per start, numbered on from the last.
+    assert.ok(readdirSync(join(dir, 'crasher')).length >= 5);
   });
 
   it('ends as the restart policy says: OnFailure stops after a success, Never after a failure', async () => {
@@ -74,7 +79,7 @@ describe('agent: containers', { timeout: 60_000 }, () => {
     r.start();
     const pid = await waitFor('the container to run', 10_000, () => r.status('h').pid, 20);
     trackPid(pid);
-    await waitFor('the trap to be set', 10_000, () => (readFileSync(join(dir, 'stubborn.log'), 'utf8').includes('up') ? true : undefined), 20);
+    await waitFor('the trap to be set', 10_000, () => (readFileSync(r.status('h').log, 'utf8').includes(' stdout F up') ? true : undefined), 20);
     await r.stop(300);
     assert.equal(isAlive(pid), false);
     const s = r.status('h');

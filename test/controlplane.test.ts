@@ -24,7 +24,7 @@ function parseBigJson(text: string): any {
 
 function etcdPid(t: TestHome, host: string): number | undefined {
   const s = readAgentStatus(hostPaths(t.home, host).podStatusFile);
-  const c = s?.pods.find((p) => p.name === `etcd-${host}`)?.containers[0];
+  const c = s?.pods.find((p) => p.name === `etcd-${host}`)?.containers.find((x) => x.name === 'etcd');
   return c?.state === 'Running' ? c.pid : undefined;
 }
 
@@ -65,7 +65,10 @@ describe('local control plane', { timeout: 240_000 }, () => {
       const resourceDir = pod.spec.volumes.find((v: any) => v.name === 'resource-dir').hostPath.path;
       assert.equal(resourceDir, join(p.staticPodResources, 'etcd-pod-1'));
       assert.ok(existsSync(join(resourceDir, 'etcd-pod.yaml')), 'the revision keeps a copy of its pod');
-      const c = pod.spec.containers[0];
+      // OpenShift's order: the etcdctl shell first (the default for kubectl exec), then etcd.
+      assert.deepEqual(pod.spec.containers.map((x: any) => x.name).slice(0, 2), ['etcdctl', 'etcd']);
+      assert.equal(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], 'etcdctl');
+      const c = pod.spec.containers.find((x: any) => x.name === 'etcd');
       assert.ok(c.command[0].endsWith('etcd'));
       assert.ok(c.args.includes(`--listen-client-urls=${h.clientURL}`));
       assert.ok(c.env.some((e: any) => e.name === 'ETCD_QUOTA_BACKEND_BYTES'));
@@ -139,7 +142,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
     });
     assert.ok(isAlive(newPid));
     const status = readAgentStatus(hostPaths(t.home, host).podStatusFile)!;
-    assert.equal(status.pods.find((p) => p.name === `etcd-${host}`)!.containers[0].restarts, 1);
+    assert.equal(status.pods.find((p) => p.name === `etcd-${host}`)!.containers.find((x) => x.name === 'etcd')!.restarts, 1);
     etcdctl(t.endpoints, ['put', 'after-kill', 'v1']);
     await waitHealthy(t, 'the killed member to rejoin');
     const member = t.cluster.hosts.find((h) => h.name === host)!.clientURL;

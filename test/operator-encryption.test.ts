@@ -130,7 +130,7 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
     assert.equal(seed(t, 'kubeapiserver'), 'DecryptionCompleted\nEncryption mode set to identity and everything is decrypted\n');
   });
   it("redeploys etcd one member at a time on a new forceRedeploymentReason, as the seed's oc patch does", async () => {
-    const etcdPids = () => t.cluster.hosts.map((h) => readAgentStatus(hostPaths(t.home, h.name).podStatusFile)!.pods.find((p) => p.name === `etcd-${h.name}`)!.containers[0].pid);
+    const etcdPids = () => t.cluster.hosts.map((h) => readAgentStatus(hostPaths(t.home, h.name).podStatusFile)!.pods.find((p) => p.name === `etcd-${h.name}`)!.containers.find((c) => c.name === 'etcd')!.pid);
     const before = etcdPids();
     const etcdBefore = await kube.get({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds' }, 'cluster');
     const latestBefore: number = etcdBefore.status?.latestAvailableRevision ?? 0;
@@ -205,7 +205,9 @@ describe('rotation, a crash mid-migration, a mode change mid-migration, and cont
     process.kill(pidOf('kube-apiserver'), 'SIGKILL');
     await waitSettled(kube, 'the migration to finish after the crash', (r) =>
       r.components.every((c) => c.writeKey === 'aescbc:2' && c.keys.find((k) => k.name.endsWith('-2'))?.migratedResources.length === c.resources.length));
-    const log = readFileSync(`${hostPaths(t.home, 'master-0').podLogs}/openshift-kube-apiserver-operator_etcd-ops-operator-master-0/operator.log`, 'utf8');
+    const logDir = `${hostPaths(t.home, 'master-0').podLogs}/openshift-kube-apiserver-operator_etcd-ops-operator-master-0/operator`;
+    // One CRI log file per start of the container: the resume is in the one after the SIGKILL.
+    const log = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('');
     assert.match(log, /migration of openshift-kube-apiserver to key 2 resumes: \d+ resources done, [1-9]\d* objects rewritten/);
     await checkAll('k8s:enc:aescbc:v1:2:');
   });

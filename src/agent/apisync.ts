@@ -9,6 +9,7 @@ import { loadKubeconfig } from '../kube/kubeconfig.js';
 import { installRevision, runningRevision } from '../staticpod/install.js';
 import { parsePod } from '../staticpod/pod.js';
 import type { AgentStatus } from './status.js';
+import { HEARTBEAT_MS, heartbeat, type NodeIdentity } from './node.js';
 
 const INSTALLABLE = [
   { operator: 'kubeapiservers', podPrefix: 'kube-apiserver-pod', namespace: 'openshift-kube-apiserver' },
@@ -24,12 +25,14 @@ export class ApiSync {
   private client?: KubeClient;
   private readonly sent = new Map<string, string>();
   private installing = false;
+  private lastHeartbeat = 0;
 
   constructor(
     private readonly home: string,
     private readonly host: string,
     private readonly status: () => AgentStatus | undefined,
     private readonly log: (line: string) => void,
+    private readonly node?: NodeIdentity,
   ) {}
 
   private kube(): KubeClient | undefined {
@@ -47,6 +50,10 @@ export class ApiSync {
   async sync(): Promise<void> {
     const kube = this.kube();
     if (!kube) return;
+    if (this.node && Date.now() - this.lastHeartbeat >= HEARTBEAT_MS) {
+      await heartbeat(kube, this.node);
+      this.lastHeartbeat = Date.now();
+    }
     await this.reportMirrorPods(kube);
     await this.install(kube);
   }
@@ -70,7 +77,7 @@ export class ApiSync {
           name: pod.name,
           namespace: pod.namespace,
           labels: manifest.metadata.labels ?? {},
-          annotations: { 'kubernetes.io/config.mirror': pod.hash, 'kubernetes.io/config.source': 'file' },
+          annotations: { ...(manifest.metadata.annotations ?? {}), 'kubernetes.io/config.mirror': pod.hash, 'kubernetes.io/config.source': 'file' },
         },
         // The containers as the manifest has them, as a kubelet's mirror pod does: the operator
         // reads a member's peer URL from them to add it to the cluster.

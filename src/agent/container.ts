@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { startTicks } from '../util/proc.js';
 import type { ReadinessProbe } from '../staticpod/pod.js';
+import { CriLogWriter, nextLogFile } from './crilog.js';
 import { probeOnce } from './probe.js';
 import type { ContainerStatus } from './status.js';
 
@@ -14,7 +13,8 @@ export interface ContainerSpec {
   args: string[];
   env: Record<string, string>;
   cwd: string;
-  logPath: string;
+  /** One CRI log file per start goes here: `<attempt>.log`. */
+  logDir: string;
   readinessProbe?: ReadinessProbe;
 }
 
@@ -48,6 +48,7 @@ export class ContainerRunner {
   /** Without a probe a running container counts as ready, as with the kubelet. */
   private ready = false;
   private probeTimer?: NodeJS.Timeout;
+  private logFile = '';
 
   constructor(
     private readonly spec: ContainerSpec,
@@ -61,15 +62,18 @@ export class ContainerRunner {
 
   start(): void {
     if (this.stopping) return;
-    mkdirSync(dirname(this.spec.logPath), { recursive: true });
-    const fd = openSync(this.spec.logPath, 'a');
-    writeSync(fd, `\n==> ${new Date().toISOString()} starting ${this.spec.name} (attempt ${this.restarts}): ${this.spec.file} ${this.spec.args.join(' ')}\n`);
+    const logs = new CriLogWriter(nextLogFile(this.spec.logDir));
+    this.logFile = logs.path;
     let child: ChildProcess;
     try {
-      child = spawn(this.spec.file, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', fd, fd] });
-    } finally {
-      closeSync(fd);
+      child = spawn(this.spec.file, this.spec.args, { cwd: this.spec.cwd, env: this.spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      logs.close();
+      throw err;
     }
+    logs.attach('stdout', child.stdout!);
+    logs.attach('stderr', child.stderr!);
+    child.once('close', () => logs.close());
     this.child = child;
     this.startedAt = new Date();
     this.exitCode = undefined;
@@ -77,7 +81,7 @@ export class ContainerRunner {
     this.pidTicks = child.pid ? startTicks(child.pid) : undefined;
     this.exited = new Promise((resolve) => {
       child.once('error', (err) => {
-        this.appendLog(`==> failed to start: ${err.message}`);
+        this.log(`container ${this.spec.name} failed to start: ${err.message}`);
         this.handleExit(127, null);
         resolve();
       });
@@ -86,7 +90,7 @@ export class ContainerRunner {
         resolve();
       });
     });
-    this.log(`started container ${this.spec.name} pid ${child.pid}`);
+    this.log(`started container ${this.spec.name} (attempt ${this.restarts}) pid ${child.pid}: ${this.spec.file} ${this.spec.args.join(' ')}`);
     this.ready = !this.spec.readinessProbe;
     this.scheduleProbe();
     this.onChange();
@@ -116,7 +120,6 @@ export class ContainerRunner {
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     this.exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
-    this.appendLog(`==> ${new Date().toISOString()} exited with ${code ?? signal}`);
     if (this.stopping) {
       this.reason = 'Completed';
       this.onChange();
@@ -169,18 +172,17 @@ export class ContainerRunner {
       startTicks: running ? this.pidTicks : undefined,
       startedAt: this.startedAt?.toISOString(),
       exitCode: running ? undefined : this.exitCode,
-      log: this.spec.logPath,
+      log: this.logFile,
     };
   }
 
-  private appendLog(line: string): void {
-    try {
-      const fd = openSync(this.spec.logPath, 'a');
-      writeSync(fd, line + '\n');
-      closeSync(fd);
-    } catch {
-      // The log folder went away; the exit is still recorded in the status.
-    }
+  /** What `kubectl exec` needs to run a command in this container's context. */
+  get execContext(): { env: Record<string, string>; cwd: string; logDir: string } {
+    return { env: this.spec.env, cwd: this.spec.cwd, logDir: this.spec.logDir };
+  }
+
+  get name(): string {
+    return this.spec.name;
   }
 }
 

@@ -123,7 +123,7 @@ export class Kubelet {
         args: argv.slice(1),
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
         cwd: c.workingDir ?? this.paths.root,
-        logPath: join(this.paths.podLogs, `${pod.metadata.namespace}_${podName}`, `${c.name}.log`),
+        logDir: join(this.paths.podLogs, `${pod.metadata.namespace}_${podName}`, c.name),
         readinessProbe: c.readinessProbe,
       };
       return new ContainerRunner(spec, pod.spec.restartPolicy, () => this.writeStatusSoon(), (l) => this.log(`${podName}: ${l}`));
@@ -136,6 +136,24 @@ export class Kubelet {
     const grace = Math.min((w.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000, MAX_GRACE_MS);
     await Promise.all(w.runners.map((r) => r.stop(grace)));
     this.writeStatusSoon();
+  }
+
+  /**
+   * A container of a running pod, by the mirror pod's namespace and name, for exec and logs. Without
+   * a container name, the pod's default (its annotation, else its first container), as kubectl picks.
+   */
+  findContainer(namespace: string, podName: string, container?: string): { runner: ContainerRunner; pod: Pod } | { error: string } {
+    const w = [...this.workers.values()].find((x) => x.pod.metadata.namespace === namespace && `${x.pod.metadata.name}-${this.host}` === podName);
+    if (!w) return { error: `pod ${namespace}/${podName} does not run on ${this.host}` };
+    const name = container || w.pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] || w.runners[0]!.name;
+    const runner = w.runners.find((r) => r.name === name);
+    if (!runner) return { error: `container ${name} is not valid for pod ${podName}` };
+    return { runner, pod: w.pod };
+  }
+
+  /** Where a pod's container logs are, running or not (logs outlive their pod, as on a node). */
+  logDir(namespace: string, podName: string, container: string): string {
+    return join(this.paths.podLogs, `${namespace}_${podName}`, container);
   }
 
   async shutdown(): Promise<void> {

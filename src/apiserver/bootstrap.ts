@@ -14,6 +14,7 @@ import { BINDINGS, BOOTSTRAP_META, CLUSTER_ROLES, DEVELOPER_NAMESPACE } from './
 export const BOOTSTRAP_NAMESPACES = [
   'default',
   'kube-system',
+  'kube-node-lease',
   'openshift-config',
   'openshift-config-managed',
   'openshift-etcd',

@@ -24,6 +24,8 @@ const schema = z.strictObject({
     keyFile: absPath.optional(),
   }),
   authentication: z.strictObject({ tokenFile: absPath }),
+  /** How to reach the agents' kubelet API for pods/exec and pods/log; without it those answer 503. */
+  kubeletClient: z.strictObject({ cert: absPath, key: absPath, ca: absPath }).optional(),
   encryptionConfigFile: absPath.optional(),
   compactionInterval: z.union([z.string(), z.literal(0)]).default('5m'),
   maxRequestBodyBytes: z.number().int().positive().default(3 * 1024 * 1024),

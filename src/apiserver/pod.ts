@@ -19,6 +19,15 @@ export function kubeApiserverCertsDir(home: string, host: string): string {
   return join(hostPaths(home, host).staticPodResources, 'kube-apiserver-certs');
 }
 
+/** The API server's client identity towards the agents' kubelet API, and the CA it checks them with. */
+export function kubeletClientFiles(certsDir: string): { cert: string; key: string; ca: string } {
+  return {
+    cert: join(certsDir, 'secrets/kubelet-client/tls.crt'),
+    key: join(certsDir, 'secrets/kubelet-client/tls.key'),
+    ca: join(certsDir, 'configmaps/kubelet-serving-ca/ca-bundle.crt'),
+  };
+}
+
 export interface KubeApiserverRevision {
   home: string;
   cluster: ClusterFile;
@@ -43,6 +52,7 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     servingCert: { certFile: join(certs, 'secrets/serving-cert/tls.crt'), keyFile: join(certs, 'secrets/serving-cert/tls.key') },
     etcd: { endpoints: r.cluster.hosts.map((h) => h.clientURL) },
     authentication: { tokenFile: join(certs, 'secrets/authentication/tokens.csv') },
+    kubeletClient: kubeletClientFiles(certs),
     encryptionConfigFile: join(dir, ENCRYPTION_CONFIG_PATH),
     compactionInterval: r.cluster.apiServer.compactionInterval,
     // Under the pod's 3 s grace period, so a restart for a new revision is a clean exit.

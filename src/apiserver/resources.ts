@@ -50,6 +50,8 @@ export const RESOURCES: ResourceDef[] = [
   def({ group: '', version: 'v1', resource: 'secrets', kind: 'Secret', singular: 'secret', namespaced: true, schema: T.secretSchema }),
   def({ group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', singular: 'configmap', shortNames: ['cm'], namespaced: true, schema: T.configMapSchema }),
   def({ group: '', version: 'v1', resource: 'pods', kind: 'Pod', singular: 'pod', shortNames: ['po'], categories: ['all'], namespaced: true, schema: T.podSchema }),
+  def({ group: '', version: 'v1', resource: 'nodes', kind: 'Node', singular: 'node', shortNames: ['no'], namespaced: false, schema: T.nodeSchema }),
+  def({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', singular: 'lease', namespaced: true, schema: T.leaseSchema }),
   def({ group: '', version: 'v1', resource: 'persistentvolumes', kind: 'PersistentVolume', singular: 'persistentvolume', shortNames: ['pv'], namespaced: false, schema: T.persistentVolumeSchema, statusSubresource: true }),
   def({ group: '', version: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', singular: 'persistentvolumeclaim', shortNames: ['pvc'], namespaced: true, schema: T.persistentVolumeClaimSchema, statusSubresource: true }),
   def({ group: '', version: 'v1', resource: 'events', kind: 'Event', singular: 'event', shortNames: ['ev'], namespaced: true, schema: T.eventSchema }),

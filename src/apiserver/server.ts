@@ -12,7 +12,11 @@ import { createEtcdClient, readEtcdTls } from '../etcd/client.js';
 import { Store } from '../storage/store.js';
 import { startCompactor, type Compactor } from '../storage/compactor.js';
 import { UserError } from '../util/errors.js';
+import type { Duplex } from 'node:stream';
+import { objectKey } from '../storage/keys.js';
+import { kubeletEndpointOf, kubeletPath, proxyGet, proxyUpgrade, type KubeletClientTLS, type KubeletEndpoint } from './kubelet-proxy.js';
 import { version as etcdOpsVersion } from '../version.js';
+import { KUBE_VERSION } from '../kube/version.js';
 import type { APIServerConfig } from './config.js';
 import { TokenAuthenticator, authenticate, type UserInfo } from './auth.js';
 import { ApiError, errors } from './status.js';
@@ -31,7 +35,6 @@ import { PolicyCache } from './rbac/cache.js';
 import { SYSTEM_MASTERS } from './rbac/rules.js';
 import { attributesOf, review } from './rbac/review.js';
 
-export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' };
 
 export interface RunningServer {
   port: number;
@@ -298,6 +301,17 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     if (!def.namespaced && namespace !== undefined) throw errors.pathNotFound();
     const name = info.name || undefined;
     const subresource = info.subresource || undefined;
+    if (def.group === '' && def.resource === 'pods' && name && (subresource === 'log' || subresource === 'exec')) {
+      if (subresource === 'exec') throw errors.badRequest('Upgrade request required: kubectl exec speaks the remote-command WebSocket protocol (v5.channel.k8s.io, v4.channel.k8s.io)');
+      if (info.verb !== 'get') throw errors.methodNotAllowed();
+      setLabels({ verb: 'CONNECT', group: '', resource: 'pods', subresource: 'log' });
+      const { endpoint, path } = await kubeletTarget(namespace!, name, 'containerLogs', query);
+      proxyGet(req, res, endpoint, path, kubeletTLS(), (code, m) => {
+        const e = code === 503 ? errors.unavailable(m) : code === 404 ? new ApiError(404, 'NotFound', m) : code === 401 || code === 403 ? errors.internal(`the node's agent refused this API server: ${m}`) : errors.badRequest(m);
+        send(res, e.code, e.toStatus());
+      });
+      return undefined;
+    }
     if (subresource !== undefined && !(subresource === 'status' && def.statusSubresource)) throw errors.pathNotFound();
     const verb = info.verb;
     if (!verb || (subresource && !['get', 'update', 'patch'].includes(verb))) throw errors.methodNotAllowed();
@@ -349,6 +363,58 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     }
     return undefined;
   }
+
+  /** The agents' kubelet API is reached with the API server's own client certificate, read once. */
+  let kubeletTls: KubeletClientTLS | undefined;
+  function kubeletTLS(): KubeletClientTLS {
+    const c = cfg.kubeletClient;
+    if (!c) throw errors.unavailable('this API server has no kubelet client certificate (kubeletClient in its config): exec and logs are not available');
+    kubeletTls ??= { cert: readFileSync(c.cert), key: readFileSync(c.key), ca: readFileSync(c.ca) };
+    return kubeletTls;
+  }
+
+  /** The pod's node's agent, and the agent's path for this request, as kube-apiserver's pod connect does. */
+  async function kubeletTarget(namespace: string, name: string, verb: 'exec' | 'containerLogs', query: URLSearchParams): Promise<{ endpoint: KubeletEndpoint; path: string }> {
+    const pods = findResource('', 'v1', 'pods')!;
+    const pod = (await store.get(objectKey(pods.prefix, namespace, name), pods.groupResource))?.obj;
+    if (!pod) throw errors.notFound(pods, name);
+    const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+    const defaulted = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
+    const container = query.get('container') || (containers.length === 1 ? containers[0] : undefined);
+    if (!container) {
+      if (verb === 'containerLogs' && defaulted) return kubeletTarget(namespace, name, verb, new URLSearchParams([...query, ['container', defaulted]]));
+      throw errors.badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
+    }
+    if (!containers.includes(container)) throw errors.badRequest(`container ${container} is not valid for pod ${name}`);
+    const nodeName: string | undefined = pod.spec?.nodeName;
+    const nodes = findResource('', 'v1', 'nodes')!;
+    const node = nodeName ? (await store.get(objectKey(nodes.prefix, undefined, nodeName), nodes.groupResource))?.obj : undefined;
+    const endpoint = node && kubeletEndpointOf(node);
+    if (!endpoint) throw errors.badRequest(`pod ${name} has no node with a kubelet endpoint to connect to`);
+    return { endpoint, path: kubeletPath(verb, namespace, name, container, query) };
+  }
+
+  // kubectl exec: a WebSocket upgrade on pods/exec, authorized as `create` (kube's
+  // AuthorizePodWebsocketUpgradeCreatePermission), then spliced through to the pod's agent.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const fail = (e: ApiError) => {
+      const body = JSON.stringify(e.toStatus());
+      socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    void (async () => {
+      const target = req.url ?? '/';
+      const qi = target.indexOf('?');
+      const query = new URLSearchParams(qi >= 0 ? target.slice(qi + 1) : '');
+      const user = authenticate(req, tokens, !!ca);
+      if (!user) throw errors.unauthorized();
+      const info = parseRequestInfo(req.method ?? 'GET', (qi >= 0 ? target.slice(0, qi) : target) || '/', query);
+      if (!(info.apiPrefix === 'api' && info.resource === 'pods' && info.subresource === 'exec' && info.name && info.namespace)) throw errors.badRequest('only pods/exec can be upgraded');
+      authorizeRequest(user, { ...info, verb: 'create' });
+      metrics.requests.inc({ verb: 'CONNECT', group: '', resource: 'pods', subresource: 'exec', code: '101' });
+      const { endpoint, path } = await kubeletTarget(info.namespace, info.name, 'exec', query);
+      proxyUpgrade(req, socket, head, endpoint, path, kubeletTLS(), (m) => fail(errors.unavailable(m)));
+    })().catch((err) => fail(err instanceof ApiError ? err : errors.internal((err as Error).message)));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new UserError(`cannot listen on ${cfg.bindAddress}:${cfg.port}: ${err.code ?? err.message}`)));

@@ -83,6 +83,38 @@ const TABLES: Record<string, TableDef> = {
       return [o.metadata.name, `${ready}/${cs.length}`, o.status?.phase ?? '', restarts, age(o.status?.startTime ?? o.metadata.creationTimestamp, now), o.spec?.nodeName ?? '', o.metadata.labels?.revision ?? ''];
     },
   },
+  nodes: {
+    // kube's node printer: STATUS from the Ready condition, ROLES from node-role.kubernetes.io/* labels.
+    columns: [
+      NAME_COL,
+      col('Status', 'string', 'The status of the node'),
+      col('Roles', 'string', 'The roles of the node'),
+      AGE_COL,
+      col('Version', 'string', 'Kubelet Version reported by the node.'),
+      col('Internal-IP', 'string', "List of addresses reachable to the node. Queried from cloud provider, if available.", 1),
+      col('External-IP', 'string', "List of addresses reachable to the node. Queried from cloud provider, if available.", 1),
+      col('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
+      col('Kernel-Version', 'string', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+      col('Container-Runtime', 'string', 'Container Runtime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
+    ],
+    cells: (o, now) => {
+      const ready = (o.status?.conditions ?? []).find((c: { type?: string }) => c.type === 'Ready');
+      let status = ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
+      if (o.spec?.unschedulable) status += ',SchedulingDisabled';
+      const roles = Object.keys(o.metadata.labels ?? {})
+        .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+        .map((l) => l.slice('node-role.kubernetes.io/'.length))
+        .filter(Boolean)
+        .sort();
+      const addr = (type: string) => (o.status?.addresses ?? []).find((a: { type?: string }) => a.type === type)?.address ?? '<none>';
+      const info = o.status?.nodeInfo ?? {};
+      return [o.metadata.name, status, roles.join(',') || '<none>', age(o.metadata.creationTimestamp, now), info.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), info.osImage ?? '<unknown>', info.kernelVersion ?? '<unknown>', info.containerRuntimeVersion ?? '<unknown>'];
+    },
+  },
+  'leases.coordination.k8s.io': {
+    columns: [NAME_COL, col('Holder', 'string', 'The holder of the lease'), AGE_COL],
+    cells: (o, now) => [o.metadata.name, o.spec?.holderIdentity ?? '', age(o.metadata.creationTimestamp, now)],
+  },
   namespaces: {
     columns: [NAME_COL, col('Status', 'string', 'The status of the namespace'), AGE_COL],
     cells: (o, now) => [o.metadata.name, o.status?.phase ?? '', age(o.metadata.creationTimestamp, now)],

@@ -190,6 +190,14 @@ export const deleteOptionsSchema = obj({
  */
 export const podSchema = kind({ spec: any, status: any });
 
+/** Nodes: each host agent registers its own and keeps its status; spec and status keep what is sent. */
+export const nodeSchema = kind({ spec: any, status: any });
+
+/** coordination.k8s.io/v1 Lease: the agents' heartbeats in kube-node-lease. */
+export const leaseSchema = kind({
+  spec: obj({ holderIdentity: str, leaseDurationSeconds: int, acquireTime: str, renewTime: str, leaseTransitions: int }),
+});
+
 /** rbac.authorization.k8s.io/v1. */
 const policyRule = obj({ verbs: arr(str), apiGroups: arr(str), resources: arr(str), resourceNames: arr(str), nonResourceURLs: arr(str) });
 const rbacSubject = obj({ kind: str, apiGroup: str, name: str, namespace: str });

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision } from '../apiserver/pod.js';
+import { KUBE_APISERVER_POD, kubeApiserverCertsDir, kubeApiserverRevision, kubeletClientFiles } from '../apiserver/pod.js';
 import { etcdBinaries, etcdVersion } from '../etcd/binaries.js';
 import { ETCD_POD, etcdPod } from '../etcd/pod.js';
 import { folderInUse, homeIsOurs, saveClusterFile, type ClusterFile, type HostRecord } from '../home/cluster-file.js';
-import { hostNames, hostPaths } from '../home/layout.js';
+import { hostNames, hostPaths, type HostPaths } from '../home/layout.js';
 import { renderEncryptionConfiguration } from '../operator/encryption/state.js';
 import { OPERATOR_KUBECONFIG, OPERATOR_POD, operatorPod } from '../operator/pod.js';
-import { issueServerCert } from '../pki/index.js';
+import { issueClientCert, issueServerCert, type CertKeyPair } from '../pki/index.js';
 import { installRevision, revisionDir } from '../staticpod/install.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fsx.js';
@@ -16,6 +16,22 @@ import { freePorts } from '../util/ports.js';
 import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv, type Credentials } from './credentials.js';
 import { writeHostScripts } from './host-scripts.js';
 import { writeHostKubeconfig, writeKubeconfig } from './kubeconfig.js';
+
+/**
+ * The agent's kubelet API is served with a certificate from the cluster CA and trusts only the
+ * API servers' client certificate from that CA, as kubelets and kube-apiserver trust each other.
+ */
+async function writeKubeletCerts(ca: CertKeyPair, p: HostPaths, apiserverCerts: string, host: string): Promise<void> {
+  const serving = await issueServerCert(ca, { commonName: `system:node:${host}`, dnsNames: ['localhost', host] });
+  writeFileAtomic(p.kubeletPki.cert, serving.certPem, 0o644);
+  writeFileAtomic(p.kubeletPki.key, serving.keyPem, 0o600);
+  writeFileAtomic(p.kubeletPki.clientCA, ca.certPem, 0o644);
+  const client = await issueClientCert(ca, { commonName: 'system:kube-apiserver', organizations: ['kube-master'] });
+  const files = kubeletClientFiles(apiserverCerts);
+  writeFileAtomic(files.cert, client.certPem, 0o644);
+  writeFileAtomic(files.key, client.keyPem, 0o600);
+  writeFileAtomic(files.ca, ca.certPem, 0o644);
+}
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -25,8 +41,8 @@ export interface CreateOptions {
   log: (line: string) => void;
 }
 
-/** Ports each host listens on: etcd client, peer and metrics, its API server, its operator's metrics. */
-export const HOST_PORTS = 5;
+/** Ports each host listens on: etcd client, peer and metrics, its API server, its operator's metrics, its kubelet API. */
+export const HOST_PORTS = 6;
 
 /** A host's addresses, from its HOST_PORTS ports: one place, for `up` and for `host replace`. */
 export function hostRecord(name: string, ports: number[]): HostRecord {
@@ -37,6 +53,7 @@ export function hostRecord(name: string, ports: number[]): HostRecord {
     metricsURL: `http://127.0.0.1:${ports[2]}`,
     apiServerURL: `https://127.0.0.1:${ports[3]}`,
     operatorMetricsURL: `http://127.0.0.1:${ports[4]}`,
+    kubeletURL: `https://127.0.0.1:${ports[5]}`,
   };
 }
 
@@ -83,6 +100,7 @@ export async function layoutHost(home: string, cluster: ClusterFile, host: HostR
   writeFileAtomic(join(certs, 'secrets/serving-cert/tls.crt'), serving.certPem, 0o644);
   writeFileAtomic(join(certs, 'secrets/serving-cert/tls.key'), serving.keyPem, 0o600);
   writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+  await writeKubeletCerts(creds.ca, p, certs, host.name);
   if (o.firstRevisions) {
     // Revision 1 is what the operator's revision 1 will be: identity for every component.
     const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });

@@ -95,13 +95,14 @@ export async function replaceHost(req: ReplaceRequest): Promise<HostRecord> {
       if (latest > 0) await installFromApi(kube, home, name, item, latest);
     }
     // Every API server reads its token file at start: a new revision lets the new node in.
+    const before: number = (await kube.get(OPERATOR('kubeapiservers'), 'cluster')).status?.latestAvailableRevision ?? 0;
     await kube.mergePatch(OPERATOR('kubeapiservers'), 'cluster', { spec: { forceRedeploymentReason: `replace-${dead.name}-with-${name}-${fileStamp()}` } });
     // The load balancer learns its backends at start.
     await stopDaemon(lbPaths(home).pidFile);
     await startLoadBalancer(home);
     await startAgent(home, name);
 
-    await waitReplaced(req, kube, next, dead, record);
+    await waitReplaced(req, kube, next, dead, record, before);
     req.report({ kind: 'done', dead: dead.name, host: name });
     return record;
   } finally {
@@ -124,8 +125,8 @@ async function deleteIfThere(kube: KubeClient, ref: ReturnType<typeof CORE>, nam
   }
 }
 
-/** Until the new host is a healthy voting member, the dead one is no member, and every API server runs the new tokens. */
-async function waitReplaced(req: ReplaceRequest, kube: KubeClient, cluster: ClusterFile, dead: HostRecord, host: HostRecord): Promise<void> {
+/** Until the new host is a healthy voting member, the dead one is no member, and the new host's API server runs a revision with its token. */
+async function waitReplaced(req: ReplaceRequest, kube: KubeClient, cluster: ClusterFile, dead: HostRecord, host: HostRecord, before: number): Promise<void> {
   const conn = { ...req.conn, endpoints: cluster.hosts.map((h) => h.clientURL), commandTimeoutMs: 2000 };
   const start = Date.now();
   let said = '';
@@ -138,9 +139,12 @@ async function waitReplaced(req: ReplaceRequest, kube: KubeClient, cluster: Clus
       const mine = list.members.find((m) => m.peerURLs.includes(host.peerURL));
       const old = list.members.find((m) => m.peerURLs.includes(dead.peerURL));
       const health = await endpointHealth(conn, host.clientURL);
-      const kas = findCondition(await kube.get(OPERATOR('kubeapiservers'), 'cluster'), 'NodeInstallerProgressing');
+      const op = await kube.get(OPERATOR('kubeapiservers'), 'cluster');
+      const kas = findCondition(op, 'NodeInstallerProgressing');
+      const latest: number = op.status?.latestAvailableRevision ?? 0;
+      const kasDone = latest > before && (op.status?.nodeStatuses ?? []).some((n: { nodeName: string; currentRevision: number }) => n.nodeName === host.name && n.currentRevision === latest);
       state = `members: ${list.members.map((m) => `${m.name || m.peerURLs[0]}${m.isLearner ? ' (learner)' : ''}`).join(', ')}; ${dead.name} ${old ? 'still a member' : 'removed'}; ${host.name} ${!mine ? 'not added yet' : mine.isLearner ? 'a learner' : health.health ? 'a healthy voting member' : 'a voting member, not healthy yet'}; kube-apiserver: ${kas?.reason ?? '?'} (${kas?.message ?? ''})`;
-      done = !old && !!mine && !mine.isLearner && health.health && kas?.reason === 'AllNodesAtLatestRevision';
+      done = !old && !!mine && !mine.isLearner && health.health && kasDone;
     } catch (err) {
       state = errorMessage(err).replace(/\s+/g, ' ');
     }

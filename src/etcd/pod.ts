@@ -36,6 +36,23 @@ export function etcdPod(o: EtcdPodOptions): Pod {
     priorityClassName: 'system-node-critical',
     resourceDir,
     hostPaths: { 'data-dir': p.etcdDataDir },
+    // As OpenShift's etcd pod: an etcdctl container first, the default for `kubectl exec`, with the
+    // environment that makes a bare `etcdctl` talk to this host's member.
+    sidecars: {
+      defaultContainer: 'etcdctl',
+      before: [
+        {
+          name: 'etcdctl',
+          image: `localhost/etcd:${o.cluster.etcd.version}`,
+          command: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; sleep infinity & wait'],
+          env: [
+            { name: 'ETCDCTL_API', value: '3' },
+            { name: 'ETCDCTL_ENDPOINTS', value: members.map((m) => m.clientURL).join(',') },
+          ],
+          workingDir: p.root,
+        },
+      ],
+    },
     container: {
       name: 'etcd',
       image: `localhost/etcd:${o.cluster.etcd.version}`,

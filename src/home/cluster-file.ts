@@ -16,6 +16,8 @@ const HostSchema = z.object({
   apiServerURL: url,
   /** This host's operator replica's Prometheus metrics. */
   operatorMetricsURL: url,
+  /** The agent's kubelet API (exec, logs); homes made before it existed have none. */
+  kubeletURL: url.optional(),
 });
 
 /** The cluster file: what `up` decided once (ports, token, members), read by every other command. */

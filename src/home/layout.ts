@@ -37,6 +37,8 @@ export interface HostPaths {
   kubeletPidFile: string;
   podStatusFile: string;
   kubeletLog: string;
+  /** The agent's kubelet API: its serving pair and the CA whose clients (the API servers) it trusts. */
+  kubeletPki: { cert: string; key: string; clientCA: string };
 }
 
 export function hostPaths(home: string, host: string): HostPaths {
@@ -53,6 +55,7 @@ export function hostPaths(home: string, host: string): HostPaths {
     kubeletPidFile: join(kubeletDir, 'kubelet.pid'),
     podStatusFile: join(kubeletDir, 'pods.json'),
     kubeletLog: join(root, 'var/log/kubelet.log'),
+    kubeletPki: { cert: join(kubeletDir, 'pki/kubelet.crt'), key: join(kubeletDir, 'pki/kubelet.key'), clientCA: join(kubeletDir, 'pki/client-ca.crt') },
   };
 }
 

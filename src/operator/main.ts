@@ -12,7 +12,8 @@ import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { syncMembership } from './etcd-membership.js';
-import { existingNodeNames } from './nodes.js';
+import { existingNodes } from './nodes.js';
+import { syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
@@ -81,7 +82,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
       return false;
     }
   };
-  const nodes = () => existingNodeNames(ctx);
+  const nodes = () => existingNodes(ctx);
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
   const loops: Array<[string, () => Promise<unknown>, number]> = [
@@ -92,9 +93,10 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
     ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy, nodes), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
-    ['ClusterMember', () => syncMembership(ctx, conn, nodes), Math.max(flags.resyncMs, 2000)],
+    ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), Math.max(flags.resyncMs, 2000)],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
+    ['NodeLifecycle', () => syncNodeLifecycle(ctx), 5000],
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

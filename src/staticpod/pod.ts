@@ -94,6 +94,11 @@ export interface StaticPodSpec {
   /** Labels besides `revision`, which every static pod of ours carries for the installer. */
   labels: Record<string, string>;
   container: PodContainer;
+  /**
+   * Containers beside the main one, in pod order. One named in `defaultContainer` is what `kubectl
+   * exec` and `kubectl logs` pick without -c (the kubectl.kubernetes.io/default-container annotation).
+   */
+  sidecars?: { before?: PodContainer[]; after?: PodContainer[]; defaultContainer?: string };
   /** The installed revision's folder, mounted as `resource-dir` (what resourceDirOf reads back). */
   resourceDir: string;
   /** Further hostPath volumes, by name. */
@@ -110,14 +115,17 @@ export function staticPod(s: StaticPodSpec): Pod {
       name: s.name,
       namespace: s.namespace,
       labels: { ...s.labels, revision: String(s.revision) },
-      annotations: { 'kubernetes.io/config.source': 'file' },
+      annotations: {
+        'kubernetes.io/config.source': 'file',
+        ...(s.sidecars?.defaultContainer ? { 'kubectl.kubernetes.io/default-container': s.sidecars.defaultContainer } : {}),
+      },
     },
     spec: {
       hostNetwork: true,
       ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 3,
-      containers: [s.container],
+      containers: [...(s.sidecars?.before ?? []), s.container, ...(s.sidecars?.after ?? [])],
       volumes: [
         { name: 'resource-dir', hostPath: { path: s.resourceDir } },
         ...Object.entries(s.hostPaths ?? {}).map(([name, path]) => ({ name, hostPath: { path } })),

@@ -12,7 +12,10 @@ const OVERRIDES: Record<string, string> = {
   'routes.route.openshift.io': '/openshift.io/routes/',
   'oauthaccesstokens.oauth.openshift.io': '/openshift.io/oauth/accesstokens/',
   'oauthauthorizetokens.oauth.openshift.io': '/openshift.io/oauth/authorizetokens/',
+  // kube-apiserver still stores Nodes under their old name.
+  nodes: '/kubernetes.io/minions/',
   // Built-in groups other than core are stored without their group, as kube-apiserver stores them.
+  'leases.coordination.k8s.io': '/kubernetes.io/leases/',
   'roles.rbac.authorization.k8s.io': '/kubernetes.io/roles/',
   'rolebindings.rbac.authorization.k8s.io': '/kubernetes.io/rolebindings/',
   'clusterroles.rbac.authorization.k8s.io': '/kubernetes.io/clusterroles/',

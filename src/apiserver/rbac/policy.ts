@@ -96,8 +96,10 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
       rule([...READ, 'update', 'patch'], ['operator.openshift.io'], ['kubeapiservers', 'kubeapiservers/status', 'etcds', 'etcds/status', 'openshiftapiservers', 'openshiftapiservers/status', 'authentications', 'authentications/status']),
       rule(READ, ['config.openshift.io'], ['apiservers', 'proxies']),
       rule(READ, [''], ['namespaces']),
-      // Which hosts exist: the installer and the member controller drop hosts whose Node is gone.
-      rule(READ, [''], ['nodes']),
+      // The node lifecycle controller: NotReady when a node's heartbeat stops; the installer and the
+      // member controller drop hosts whose Node is gone.
+      rule([...READ, 'update', 'patch'], [''], ['nodes', 'nodes/status']),
+      rule(READ, ['coordination.k8s.io'], ['leases']),
     ],
   },
   {
@@ -106,10 +108,12 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
     rules: [rule(READ_WRITE, [''], ['secrets', 'configmaps', 'events']), rule(READ, [''], ['pods'])],
   },
   {
-    // The agents read which revision the operator targets for their node.
+    // The agents read which revision the operator targets for their node, and register their Node.
     name: 'system:etcd-ops:node',
-    rules: [rule(['get'], ['operator.openshift.io'], ['kubeapiservers', 'etcds'])],
+    rules: [rule(['get'], ['operator.openshift.io'], ['kubeapiservers', 'etcds']), rule(['get', 'create', 'update', 'patch'], [''], ['nodes', 'nodes/status'])],
   },
+  // The node heartbeats, bound in kube-node-lease only.
+  { name: 'system:etcd-ops:node-lease', rules: [rule(['get', 'create', 'update'], ['coordination.k8s.io'], ['leases'])] },
   {
     // Bound in the operand namespaces: mirror pods, and the revision's config and encryption-config to install.
     name: 'system:etcd-ops:node-namespaced',
@@ -127,6 +131,7 @@ export const BINDINGS: BootstrapBinding[] = [
   { name: 'system:etcd-ops:node', roleRef: clusterRole('system:etcd-ops:node'), subjects: [group(NODES_GROUP)] },
   ...OPERATOR_NAMESPACES.map((namespace) => ({ name: 'system:etcd-ops:operator', namespace, roleRef: clusterRole('system:etcd-ops:operator-namespaced'), subjects: [operatorSubject] })),
   ...NODE_OPERAND_NAMESPACES.map((namespace) => ({ name: 'system:etcd-ops:node', namespace, roleRef: clusterRole('system:etcd-ops:node-namespaced'), subjects: [group(NODES_GROUP)] })),
+  { name: 'system:etcd-ops:node-lease', namespace: 'kube-node-lease', roleRef: clusterRole('system:etcd-ops:node-lease'), subjects: [group(NODES_GROUP)] },
   { name: 'system:etcd-ops:node', namespace: OPERATOR_SA.namespace, roleRef: clusterRole('system:etcd-ops:node-mirror-pods'), subjects: [group(NODES_GROUP)] },
   { name: 'developer-edit', namespace: DEVELOPER_NAMESPACE, roleRef: clusterRole('edit'), subjects: [user(DEVELOPER_USER)] },
 ];
