@@ -80,7 +80,10 @@ export async function replaceHost(req: ReplaceRequest): Promise<HostRecord> {
     const next: ClusterFile = { ...cluster, hosts: [...cluster.hosts.filter((h) => h.name !== dead.name), record] };
     saveClusterFile(home, next);
     await layoutHost(home, next, record, creds, { firstRevisions: false });
-    for (const h of next.hosts) writeFileAtomic(join(kubeApiserverCertsDir(home, h.name), 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+    // Lost hosts (folders gone) get nothing written: that would bring a folder back from the dead.
+    for (const h of next.hosts) {
+      if (existsSync(hostPaths(home, h.name).root)) writeFileAtomic(join(kubeApiserverCertsDir(home, h.name), 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
+    }
     req.report({ kind: 'created', host: name, record });
 
     // The dead host's Node and mirror pods go, as the node lifecycle controller removes them.

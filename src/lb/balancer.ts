@@ -27,6 +27,7 @@ export interface BalancerOptions {
 export class Balancer {
   private readonly backends: Backend[];
   private server?: Server;
+  private readonly clients = new Set<Socket>();
   private timer?: NodeJS.Timeout;
   private next = 0;
 
@@ -38,7 +39,11 @@ export class Balancer {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((client) => this.forward(client, new Set()));
+    this.server = createServer((client) => {
+      this.clients.add(client);
+      client.once('close', () => this.clients.delete(client));
+      this.forward(client, new Set());
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.o.port, '127.0.0.1', () => resolve());
@@ -47,9 +52,12 @@ export class Balancer {
     this.timer = setInterval(() => void this.checkAll(), this.o.healthIntervalMs ?? 1000);
   }
 
+  /** Stops at once: open connections (watches live for minutes) are cut, and clients reconnect. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await new Promise((r) => this.server?.close(r));
+    const closed = new Promise((r) => this.server?.close(r));
+    for (const c of this.clients) c.destroy();
+    await closed;
   }
 
   status(): Backend[] {

@@ -13,6 +13,7 @@ import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { syncMembership } from './etcd-membership.js';
 import { existingNodes } from './nodes.js';
+import { exitOnNewCluster } from './cluster-identity.js';
 import { syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
@@ -63,6 +64,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
+  void exitOnNewCluster(conn, log, () => stop(1));
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
   const campaign = etcd.election(OPERATOR_ELECTION, 5).campaign(flags.nodeName);

@@ -2,11 +2,12 @@
  * cluster-restore.sh's steps on one host, each safe to run again: stop the static pods by moving
  * their manifests out, move the etcd data dir aside, unpack the backup's static pod resources.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { x as untar } from 'tar';
 import { readAgentStatus } from '../agent/status.js';
 import { hostPaths } from '../home/layout.js';
+import { parsePod } from '../staticpod/pod.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { fsyncDir, moveAside } from '../util/fsx.js';
 import { isSameProcessAlive } from '../util/proc.js';
@@ -50,7 +51,9 @@ export async function stopStaticPods(home: string, host: string, report: (e: Res
     (readAgentStatus(p.podStatusFile)?.pods ?? [])
       .filter((pod) => files.includes(pod.manifest) && !existsSync(join(p.manifests, pod.manifest)))
       .flatMap((pod) => pod.containers.filter((c) => c.pid !== undefined && isSameProcessAlive({ pid: c.pid, startTicks: c.startTicks })));
-  const names = [...new Set(running().map((c) => c.name))];
+  // As the script: every container of the pods it stopped, running or not; then whatever of
+  // theirs still runs (a run that was stopped half-way).
+  const names = [...new Set([...stopped.flatMap((file) => containerNames(join(rp.manifestsStopped, file))), ...running().map((c) => c.name)])];
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     report({ kind: 'waiting-container', host, name });
@@ -66,6 +69,14 @@ export async function stopStaticPods(home: string, host: string, report: (e: Res
     report({ kind: 'complete', ok: true });
   }
   return stopped;
+}
+
+function containerNames(manifest: string): string[] {
+  try {
+    return parsePod(readFileSync(manifest, 'utf8'), manifest).spec.containers.map((c) => c.name);
+  } catch {
+    return [];
+  }
 }
 
 /**
