@@ -95,7 +95,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
     ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy, nodes), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
-    ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), Math.max(flags.resyncMs, 2000)],
+    ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), flags.resyncMs],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
     ['NodeLifecycle', () => syncNodeLifecycle(ctx), 5000],
