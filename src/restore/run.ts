@@ -6,8 +6,7 @@
  * back one at a time. Every check runs before the first change; every step can run again.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
 import { runningAgent, startAgent } from '../agent/control.js';
 import { BackupKeys } from '../backup/keys.js';
 import { readBundle } from '../backup/archive.js';
@@ -360,12 +359,4 @@ export async function staleStateReport(home: string, cluster: ClusterFile, pair:
     { source: pair.snapshot, revision: b.revision, objects: b.objects, decode: decoderFor(backupKeys) },
     { source: currentSource, revision: c.revision, objects: c.objects, decode: decoderFor(liveKeys) },
   );
-}
-
-export function isDirectory(p: string): boolean {
-  try {
-    return statSync(resolve(p)).isDirectory();
-  } catch {
-    return false;
-  }
 }
