@@ -29,8 +29,8 @@ try {
   const count = Math.ceil((MB * 1024 * 1024) / VALUE);
   process.stdout.write(`writing ${count} values of ${VALUE / 1024} KiB (${MB} MB), then deleting every other one ...\n`);
   const w0 = performance.now();
-  await fill(t.endpoints, { prefix: '/bench/keep/', count: Math.ceil(count / 2), size: VALUE, concurrency: 16 });
-  await fill(t.endpoints, { prefix: '/bench/drop/', count: Math.floor(count / 2), size: VALUE, del: true, concurrency: 16 });
+  await fill(t.conn, { prefix: '/bench/keep/', count: Math.ceil(count / 2), size: VALUE, concurrency: 16 });
+  await fill(t.conn, { prefix: '/bench/drop/', count: Math.floor(count / 2), size: VALUE, del: true, concurrency: 16 });
   const c = await t.cli(['compact'], { timeoutMs: 300_000 });
   if (c.code !== 0) throw new Error(c.stderr);
   process.stdout.write(`filled and compacted in ${((performance.now() - w0) / 1000).toFixed(0)} s\n`);

@@ -15,6 +15,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEtcdClient } from '../src/etcd/client.js';
+import type { Connection } from '../src/etcd/endpoints.js';
+import type { ClusterFile } from '../src/home/cluster-file.js';
+import { homeEtcdTls } from '../src/cli/connection.js';
 import { freePorts } from '../src/util/ports.js';
 import { waitFor } from '../src/util/time.js';
 import { humanizeBytes } from '../src/etcd/humanize.js';
@@ -38,8 +41,8 @@ function run(cmd: string, a: string[], timeoutMs = 600_000): { ms: number; stdou
 }
 
 /** ~targetMb of ConfigMap-shaped values, written straight to etcd (the API is not what is measured). */
-async function fill(endpoints: string[]): Promise<void> {
-  const client = createEtcdClient({ endpoints, dialTimeoutMs: 5000, callTimeoutMs: 30_000, faults: 'patient' });
+async function fill(conn: Connection): Promise<void> {
+  const client = createEtcdClient({ endpoints: conn.endpoints, tls: conn.tls, dialTimeoutMs: 5000, callTimeoutMs: 30_000, faults: 'patient' });
   try {
     const value = (i: number) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'bench', uid: `u-${i}` }, data: { payload: 'x'.repeat(100 * 1024) } });
     const count = Math.ceil((targetMb * 1e6) / (100 * 1024));
@@ -93,9 +96,9 @@ async function main(): Promise<void> {
   trackMarker(home);
   try {
     run(process.execPath, [cli, 'up', '--home', home, '--hosts', '3'], 180_000);
-    const cluster = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as { hosts: Array<{ clientURL: string }> };
+    const cluster = JSON.parse(readFileSync(join(home, 'cluster.json'), 'utf8')) as ClusterFile;
     const t0 = Date.now();
-    await fill(cluster.hosts.map((h) => h.clientURL));
+    await fill({ endpoints: cluster.hosts.map((h) => h.clientURL), tls: homeEtcdTls(home, cluster), commandTimeoutMs: 30_000, dialTimeoutMs: 5000 });
     const fillMs = Date.now() - t0;
     const backupDir = join(tmp, 'backup');
     await waitFor('a backup', 300_000, () => (spawnSync(process.execPath, [cli, 'backup', backupDir, '--home', home], { env }).status === 0 ? true : undefined), 2000);

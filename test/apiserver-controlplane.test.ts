@@ -51,7 +51,7 @@ describe('the API server on the local control plane', { timeout: 180_000 }, () =
   it('serves kubectl through the load balancer with the kubeconfig, and stores JSON at the documented keys', () => {
     const r = kubectl(t, ['create', 'secret', 'generic', 'db', '--from-literal=password=hunter2']);
     assert.equal(r.code, 0, r.stderr);
-    const stored = spawnSync(bins.etcdctl, ['--endpoints', t.endpoints, 'get', '/kubernetes.io/secrets/default/db', '--print-value-only'], { encoding: 'utf8' }).stdout;
+    const stored = spawnSync(bins.etcdctl, [...t.etcdctlArgs, 'get', '/kubernetes.io/secrets/default/db', '--print-value-only'], { encoding: 'utf8' }).stdout;
     const obj = JSON.parse(stored);
     assert.equal(obj.kind, 'Secret');
     assert.equal(Buffer.from(obj.data.password, 'base64').toString(), 'hunter2');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { clientFor } from './helpers/fill.js';
 import { upHome, type TestHome } from './helpers/home.js';
 import { assertOneLineError, runCli } from './helpers/cli.js';
 import { etcdctlStatus } from './helpers/snapshots.js';
@@ -31,7 +32,7 @@ describe('etcd-ops backup on a running local control plane', { timeout: 180_000 
 
   before(async () => {
     h = await upHome();
-    client = new Etcd3({ hosts: h.cluster.hosts.map((x) => x.clientURL) });
+    client = clientFor(h.conn);
   });
   after(async () => {
     client?.close();
@@ -43,7 +44,7 @@ describe('etcd-ops backup on a running local control plane', { timeout: 180_000 
     for (let i = 0; i < 50; i++) await client.put(`/kubernetes.io/configmaps/backup-test/cm-${i}`).value(JSON.stringify({ kind: 'ConfigMap', data: { i: String(i) } }));
     // The operator rolls revisions out right after `up`; a backup waits for quiet, as an admin would.
     await waitFor('no operator to be progressing', 90_000, async () => {
-      const states = await readOperatorStates({ endpoints: h.endpoints.split(','), commandTimeoutMs: 5000, dialTimeoutMs: 2000 });
+      const states = await readOperatorStates({ ...h.conn, commandTimeoutMs: 5000, dialTimeoutMs: 2000 });
       return refusal(states) === undefined ? true : undefined;
     }, 500);
 
@@ -73,7 +74,14 @@ describe('etcd-ops backup on a running local control plane', { timeout: 180_000 
     const listing = spawnSync('tar', ['tzf', files.bundle], { encoding: 'utf8' }).stdout.trim().split('\n');
     assert.equal(listing[0], 'etcd-ops-backup.json');
     for (const pod of pods) assert.ok(listing.includes(`static-pod-resources/${pod.podName}-${pod.revision}/`), `${pod.podName}-${pod.revision} in ${listing.join(' ')}`);
-    assert.ok(listing.every((e) => e === 'etcd-ops-backup.json' || pods.some((pod) => e.startsWith(`static-pod-resources/${pod.podName}-${pod.revision}/`))), 'only the running revisions');
+    assert.ok(listing.every((e) => e === 'etcd-ops-backup.json' || e.startsWith('static-pod-certs/') || pods.some((pod) => e.startsWith(`static-pod-resources/${pod.podName}-${pod.revision}/`))), 'only the running revisions');
+    // The certificates a restore on this host needs: its own member's and the CA bundle, never the signer's key.
+    const certs = listing.filter((e) => e.startsWith('static-pod-certs/') && !e.endsWith('/'));
+    if (h.cluster.hosts[0]!.clientURL.startsWith('https://')) {
+      assert.ok(certs.includes('static-pod-certs/configmaps/etcd-serving-ca/ca-bundle.crt'), certs.join(' '));
+      assert.ok(certs.some((e) => e.endsWith('etcd-peer-master-0.key')), certs.join(' '));
+      assert.ok(certs.every((e) => !/master-[12]|ca\.key/.test(e)), `only master-0's own: ${certs.join(' ')}`);
+    }
     const manifest = JSON.parse(spawnSync('tar', ['xzOf', files.bundle, 'etcd-ops-backup.json'], { encoding: 'utf8' }).stdout);
     assert.equal(manifest.host, 'master-0');
     assert.equal(manifest.endpoint, h.cluster.hosts[0]!.clientURL);

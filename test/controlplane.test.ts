@@ -9,10 +9,13 @@ import { hostPaths } from '../src/home/layout.js';
 import { isAlive } from '../src/util/proc.js';
 import { waitFor } from '../src/util/time.js';
 import { bins } from './helpers/etcd.js';
-import { upHome, type TestHome } from './helpers/home.js';
+import { etcdctlFlags, upHome, type TestHome } from './helpers/home.js';
+import { listLinks, listNamespaces } from '../src/netns/ip.js';
+import { isOurs } from '../src/netns/plan.js';
 
-function etcdctl(endpoints: string, args: string[]): string {
-  const r = spawnSync(bins.etcdctl, ['--endpoints', endpoints, '--command-timeout', '5s', ...args], { encoding: 'utf8' });
+/** The plain etcdctl with the home's client certificate, at every member or at the ones given. */
+function etcdctl(t: TestHome, args: string[], endpoints?: string): string {
+  const r = spawnSync(bins.etcdctl, [...etcdctlFlags(t.home, t.cluster, endpoints?.split(',')), '--command-timeout', '5s', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -70,17 +73,18 @@ describe('local control plane', { timeout: 240_000 }, () => {
       assert.equal(pod.metadata.annotations['kubectl.kubernetes.io/default-container'], 'etcdctl');
       const c = pod.spec.containers.find((x: any) => x.name === 'etcd');
       assert.ok(c.command[0].endsWith('etcd'));
-      assert.ok(c.args.includes(`--listen-client-urls=${h.clientURL}`));
+      assert.ok(c.args.some((a: string) => a.startsWith(`--listen-client-urls=${h.clientURL}`)));
+      if (h.clientURL.startsWith('https://')) assert.ok(c.args.includes('--client-cert-auth=true') && c.args.includes('--peer-client-cert-auth=true'), 'mutual TLS');
       assert.ok(c.env.some((e: any) => e.name === 'ETCD_QUOTA_BACKEND_BYTES'));
     }
     const ports = t.cluster.hosts.flatMap((h) => [h.clientURL, h.peerURL, h.metricsURL]);
-    assert.equal(new Set(ports).size, 9, 'every URL has its own port');
+    assert.equal(new Set(ports).size, 9, 'every URL is its own: an address of its own, or a port of its own');
   });
 
   it('has exactly one leader, and etcdctl agrees on IDs, leader and revisions', async () => {
     const ours = await t.cli(['endpoint', 'status', '-w', 'json']);
     assert.equal(ours.code, 0, ours.stderr);
-    const theirs = etcdctl(t.endpoints, ['endpoint', 'status', '-w', 'json']);
+    const theirs = etcdctl(t, ['endpoint', 'status', '-w', 'json']);
     const a = parseBigJson(ours.stdout);
     const b = parseBigJson(theirs);
     assert.equal(a.length, 3);
@@ -99,7 +103,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
       assert.equal(a[i].Status.version, b[i].Status.version);
     }
     const table = await t.cli(['endpoint', 'status', '-w', 'table']);
-    const ctlTable = etcdctl(t.endpoints, ['endpoint', 'status', '-w', 'table']);
+    const ctlTable = etcdctl(t, ['endpoint', 'status', '-w', 'table']);
     // Same header and borders, byte for byte; raft indexes may move between the two calls.
     assert.equal(table.stdout.split('\n').slice(0, 3).join('\n'), ctlTable.split('\n').slice(0, 3).join('\n'));
     const ids = a.map((r: any) => BigInt(r.Status.header.member_id).toString(16));
@@ -109,7 +113,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
   it('lists members, alarms, health and the space metrics', async () => {
     const members = await t.cli(['member', 'list', '-w', 'table']);
     assert.equal(members.code, 0, members.stderr);
-    assert.equal(members.stdout.split('\n').slice(0, 3).join('\n'), etcdctl(t.endpoints, ['member', 'list', '-w', 'table']).split('\n').slice(0, 3).join('\n'));
+    assert.equal(members.stdout.split('\n').slice(0, 3).join('\n'), etcdctl(t, ['member', 'list', '-w', 'table']).split('\n').slice(0, 3).join('\n'));
     for (const h of t.cluster.hosts) assert.match(members.stdout, new RegExp(`\\| started \\| +${h.name} \\|`));
     const health = await t.cli(['endpoint', 'health']);
     assert.equal(health.code, 0);
@@ -143,11 +147,11 @@ describe('local control plane', { timeout: 240_000 }, () => {
     assert.ok(isAlive(newPid));
     const status = readAgentStatus(hostPaths(t.home, host).podStatusFile)!;
     assert.equal(status.pods.find((p) => p.name === `etcd-${host}`)!.containers.find((x) => x.name === 'etcd')!.restarts, 1);
-    etcdctl(t.endpoints, ['put', 'after-kill', 'v1']);
+    etcdctl(t, ['put', 'after-kill', 'v1']);
     await waitHealthy(t, 'the killed member to rejoin');
     const member = t.cluster.hosts.find((h) => h.name === host)!.clientURL;
     await waitFor('the restarted member to have the new key', 10_000, () =>
-      etcdctl(member, ['get', 'after-kill', '--consistency=s', '--print-value-only']).trim() === 'v1' ? true : undefined);
+      etcdctl(t, ['get', 'after-kill', '--consistency=s', '--print-value-only'], member).trim() === 'v1' ? true : undefined);
   });
 
   it('stops a member within 5 s when its manifest is moved out, and starts it when moved back', async () => {
@@ -170,7 +174,7 @@ describe('local control plane', { timeout: 240_000 }, () => {
 
   it('brings a lost host back from its data with host start', async () => {
     const host = 'master-0';
-    etcdctl(t.endpoints, ['put', 'before-loss', 'kept']);
+    etcdctl(t, ['put', 'before-loss', 'kept']);
     const agentPid = JSON.parse(readFileSync(hostPaths(t.home, host).kubeletPidFile, 'utf8')).pid;
     const pid = etcdPid(t, host)!;
     const kill = await t.cli(['host', 'kill', host]);
@@ -183,14 +187,14 @@ describe('local control plane', { timeout: 240_000 }, () => {
     await waitHealthy(t, 'the host to rejoin');
     const member = t.cluster.hosts.find((h) => h.name === host)!.clientURL;
     await waitFor('the member to serve its data', 10_000, () =>
-      etcdctl(member, ['get', 'before-loss', '--consistency=s', '--print-value-only']).trim() === 'kept' ? true : undefined);
+      etcdctl(t, ['get', 'before-loss', '--consistency=s', '--print-value-only'], member).trim() === 'kept' ? true : undefined);
   });
 
-  it('lets a second home run beside it, on its own ports', async () => {
+  it('lets a second home run beside it, on its own addresses or ports', async () => {
     const b = await upHome(['--hosts', '1']);
     try {
       const ours = new Set(t.cluster.hosts.flatMap((h) => [h.clientURL, h.peerURL, h.apiServerURL]));
-      for (const h of b.cluster.hosts) assert.ok(![h.clientURL, h.peerURL, h.apiServerURL].some((u) => ours.has(u)), 'no port shared');
+      for (const h of b.cluster.hosts) assert.ok(![h.clientURL, h.peerURL, h.apiServerURL].some((u) => ours.has(u)), 'no URL shared');
       assert.equal((await b.cli(['endpoint', 'health'])).code, 0);
       assert.equal((await t.cli(['endpoint', 'health'])).code, 0);
     } finally {
@@ -199,16 +203,23 @@ describe('local control plane', { timeout: 240_000 }, () => {
   });
 
   it('down stops everything and keeps the data; up resumes; up again says it runs', async () => {
-    etcdctl(t.endpoints, ['put', 'survives', 'down-up']);
+    etcdctl(t, ['put', 'survives', 'down-up']);
     const down = await t.cli(['down']);
     assert.equal(down.code, 0, down.stderr);
     const left = spawnSync('pgrep', ['-f', t.home], { encoding: 'utf8' }).stdout.trim();
     assert.equal(left, '', 'no process of the home is left');
+    // Nor any namespace, link or namespace mount that the home's network was made of.
+    const id = t.cluster.network?.id;
+    if (id) {
+      assert.deepEqual(listNamespaces().filter((n) => isOurs(id, n)), []);
+      assert.deepEqual(listLinks().filter((l) => isOurs(id, l)), []);
+      assert.ok(!readFileSync('/proc/mounts', 'utf8').includes(`etcd-ops-${id}-`), 'no namespace mount left');
+    }
     for (const h of t.cluster.hosts) assert.ok(existsSync(join(hostPaths(t.home, h.name).etcdDataDir, 'member')));
     const up = await t.cli(['up'], { timeoutMs: 60_000 });
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /resuming the control plane/);
-    assert.equal(etcdctl(t.endpoints, ['get', 'survives', '--print-value-only']).trim(), 'down-up');
+    assert.equal(etcdctl(t, ['get', 'survives', '--print-value-only']).trim(), 'down-up');
     const again = await t.cli(['up']);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /already running/);

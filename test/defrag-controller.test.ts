@@ -17,6 +17,13 @@ describe('the defrag controller, the operator metrics and NOSPACE through the AP
   before(async () => {
     t = await upHome(['--quota-backend-bytes', String(20 * 1024 * 1024)]);
     kube = adminClient(t);
+    // Off until the test asks: with a 20 MiB quota the floor is 2 MiB, so a periodic run could
+    // otherwise defragment the members the test fragments before it measures them.
+    await kube.mergePatch(OPERATOR('etcds'), 'cluster', { spec: { unsupportedConfigOverrides: { defrag: { disabled: true } } } });
+    await waitFor('the defrag controller to be off', 60_000, async () => {
+      const e = await kube.get(OPERATOR('etcds'), 'cluster');
+      return (e.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'DefragControllerDisabled' && c.status === 'True') ? true : undefined;
+    });
   });
   after(async () => {
     kube?.close();
@@ -29,12 +36,12 @@ describe('the defrag controller, the operator metrics and NOSPACE through the AP
   }
 
   it('defragments fragmented members on request, leader last, with small thresholds set on etcds/cluster', async () => {
-    await fill(t.endpoints, { prefix: '/scratch/', count: 200, size: 32 * 1024, del: true });
+    await fill(t.conn, { prefix: '/scratch/', count: 200, size: 32 * 1024, del: true });
     assert.equal((await t.cli(['compact'])).code, 0);
     const before = await sizes();
     for (const s of before.values()) assert.ok(s.size > 6 * 1024 * 1024, `fragmented: ${s.size}`);
     const leaderName = t.cluster.hosts[[...before.values()].findIndex((s) => s.leader)].name;
-    await kube.mergePatch(OPERATOR('etcds'), 'cluster', { spec: { unsupportedConfigOverrides: { defrag: { minFragmentationPercent: 10, minDBSizeBytes: 1024 * 1024, request: 'test-1' } } } });
+    await kube.mergePatch(OPERATOR('etcds'), 'cluster', { spec: { unsupportedConfigOverrides: { defrag: { disabled: false, minFragmentationPercent: 10, minDBSizeBytes: 1024 * 1024, request: 'test-1' } } } });
     const state = await waitFor('the controller to finish a run', 120_000, async () => {
       const cm = await kube.getOrUndefined(CORE('configmaps', 'openshift-etcd-operator'), 'etcd-defrag-controller');
       return cm?.data?.lastSuccess && cm.data.lastRequest === 'test-1' ? cm : undefined;

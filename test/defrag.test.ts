@@ -14,7 +14,7 @@ import { printDefragResults } from '../src/cli/printers/defrag.js';
 import { withClient } from '../src/etcd/connection.js';
 import { endpointStatus } from '../src/etcd/status.js';
 import { assertOneLineError } from './helpers/cli.js';
-import { fill } from './helpers/fill.js';
+import { clientFor, fill } from './helpers/fill.js';
 import { upHome, type TestHome } from './helpers/home.js';
 
 const bigJson = (t: string) => JSON.parse(t.replace(/:(\d{16,})/g, ':"$1"'));
@@ -85,7 +85,7 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
   let t: TestHome;
   before(async () => {
     t = await upHome();
-    await fill(t.endpoints, { prefix: '/frag/', count: 600, size: 16 * 1024, del: true });
+    await fill(t.conn, { prefix: '/frag/', count: 600, size: 16 * 1024, del: true });
     const c = await t.cli(['compact']);
     assert.equal(c.code, 0, c.stderr);
   });
@@ -155,7 +155,7 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
     await waitFor('master-1 to return', 30_000, async () => ((await t.cli(['endpoint', 'health'])).code === 0 ? true : undefined), 500);
   });
   it('finding: the summary reports leadership as observed at each step, not as planned (the leader changed mid-run)', async () => {
-    const conn = { endpoints: t.endpoints.split(','), commandTimeoutMs: 10_000, dialTimeoutMs: 2000 };
+    const conn = { ...t.conn, commandTimeoutMs: 10_000, dialTimeoutMs: 2000 };
     const targets = t.cluster.hosts.map((h) => ({ endpoint: h.clientURL, name: h.name, metricsURL: h.metricsURL }));
     const { members } = await observeMembers(conn, targets);
     const plan = planDefrag(members, { rule: compileRule('true'), all: true });
@@ -177,8 +177,7 @@ describe('etcd-ops defrag on a 3-member control plane', { timeout: 180_000 }, ()
   });
 
   it('compact --keep keeps that much history, from the revision samples the operator records', async () => {
-    const { Etcd3 } = await import('etcd3');
-    const c = new Etcd3({ hosts: t.endpoints.split(',') });
+    const c = clientFor(t.conn);
     try {
       await c.put('/keep/k').value('old');
       const old = Number((await c.get('/keep/k').exec()).header.revision);

@@ -11,7 +11,7 @@ import { readAgentStatus } from '../src/agent/status.js';
 import { hostPaths } from '../src/home/layout.js';
 import { markUnknown, staleNodes } from '../src/operator/node-lifecycle.js';
 import { waitFor } from '../src/util/time.js';
-import { upHome, type TestHome } from './helpers/home.js';
+import { etcdctlFlags, upHome, type TestHome } from './helpers/home.js';
 import { kubectl } from './helpers/kube.js';
 
 const NS = ['-n', 'openshift-etcd'];
@@ -51,7 +51,7 @@ describe('kubectl exec and logs into the static pods', { timeout: 180_000 }, () 
     assert.equal(r.code, 0, r.stderr);
     const m = t.cluster.hosts[0]!;
     // The same table etcdctl prints from the outside.
-    const direct = spawnSync('etcdctl', [`--endpoints=${m.clientURL}`, 'endpoint', 'status', '--cluster', '-w', 'table'], { encoding: 'utf8' });
+    const direct = spawnSync('etcdctl', [...etcdctlFlags(t.home, t.cluster, [m.clientURL]), 'endpoint', 'status', '--cluster', '-w', 'table'], { encoding: 'utf8' });
     const shape = (s: string) => s.replace(/\|\s*\d+(\.\d+)? [kM]?B\s*\|/g, '|DB|').replace(/\|\s*\d+\s*\|\s*\d+\s*\|\s*\d+\s*\|/g, '|N|N|N|');
     assert.equal(shape(r.stdout), shape(direct.stdout));
     assert.match(r.stdout, /\|\s+ENDPOINT\s+\|\s+ID\s+\|\s+VERSION\s+\|\s+DB SIZE\s+\|\s+IS LEADER\s+\|/);
@@ -135,7 +135,7 @@ describe('node lifecycle (pure)', () => {
 
   it('marks a node whose lease and status are older than the grace period, and only that one', () => {
     const nodes = [node('a', 'True', '2026-11-30T11:59:00Z'), node('b', 'True', '2026-11-30T11:59:00Z'), node('c', 'Unknown', '2026-11-30T11:50:00Z')];
-    const leases = [lease('a', '2026-11-30T11:59:50.000000Z'), lease('b', '2026-11-30T11:59:10.000000Z')];
+    const leases = [lease('a', '2026-11-30T11:59:50.000000Z'), lease('b', '2026-11-30T11:59:20.000000Z')];
     assert.deepEqual(staleNodes(nodes, leases, now), ['b']);
     const marked = markUnknown(nodes[1]!, now);
     assert.deepEqual(marked.status.conditions[0], { type: 'Ready', status: 'Unknown', lastHeartbeatTime: '2026-11-30T11:59:00Z', lastTransitionTime: '2026-11-30T12:00:00Z', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });

@@ -42,7 +42,7 @@ function dataset(): KubeObject[] {
 
 async function allStored(t: TestHome): Promise<Map<string, Buffer>> {
   const all = new Map<string, Buffer>();
-  for (const p of ENCRYPTED_PREFIXES) for (const [k, v] of await storedValues(t.endpoints, p)) all.set(k, v);
+  for (const p of ENCRYPTED_PREFIXES) for (const [k, v] of await storedValues(t.conn, p)) all.set(k, v);
   return all;
 }
 
@@ -137,7 +137,7 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
     const r = spawnSync('sh', ['-c', `kubectl --kubeconfig ${join(t.home, 'kubeconfig')} patch etcd cluster -p='{"spec": {"forceRedeploymentReason": "recovery-'"$( date --rfc-3339=ns )"'"}}' --type=merge`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /etcd.operator.openshift.io\/cluster patched/);
-    const conn = { endpoints: t.cluster.hosts.map((h) => h.clientURL), commandTimeoutMs: 1000, dialTimeoutMs: 1000 };
+    const conn = { ...t.conn, commandTimeoutMs: 1000, dialTimeoutMs: 1000 };
     let mostDown = 0;
     const done = await waitFor('the etcd redeployment to finish', 120_000, async () => {
       const st = await endpointStatuses(conn);
@@ -184,7 +184,7 @@ describe('rotation, a crash mid-migration, a mode change mid-migration, and cont
   };
 
   async function checkAll(prefix: string) {
-    const stored = await storedValues(t.endpoints, '/kubernetes.io/secrets/');
+    const stored = await storedValues(t.conn, '/kubernetes.io/secrets/');
     const bulk = [...stored].filter(([k]) => k.startsWith('/kubernetes.io/secrets/default/bulk-'));
     assert.equal(bulk.length, N, 'no object lost');
     for (const [k, v] of stored) assert.equal(v.subarray(0, prefix.length).toString(), prefix, k);

@@ -12,7 +12,8 @@ import { assertOneLineError, projectRoot, type CliResult } from './helpers/cli.j
 import { backupFiles } from './helpers/backups.js';
 import { bins } from './helpers/etcd.js';
 import { tempDir, trackPid, untrackPid } from './helpers/cleanup.js';
-import { upHome, type TestHome } from './helpers/home.js';
+import { etcdctlFlags, upHome, type TestHome } from './helpers/home.js';
+import type { ClusterFile } from '../src/home/cluster-file.js';
 import { kubectl } from './helpers/kube.js';
 import { storedValues } from './helpers/etcdvalues.js';
 
@@ -75,7 +76,7 @@ function sh(script: string, env: NodeJS.ProcessEnv = {}): { code: number | null;
 }
 
 function etcdctl(h: TestHome, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(bins.etcdctl, ['--endpoints', h.endpoints, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+  const r = spawnSync(bins.etcdctl, [...h.etcdctlArgs, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -294,14 +295,17 @@ describe('restore: the seed\'s recovery procedure', { timeout: 600_000 }, () => 
       assert.equal((health.stderr.match(/ is healthy: /g) ?? []).length, 3, health.stderr);
       const nodes = kubectl(h, ['get', 'nodes', '--no-headers']);
       assert.deepEqual(nodes.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' ')).sort(), ['master-0 Ready', 'master-3 Ready', 'master-4 Ready']);
-      h.endpoints = JSON.parse(readFileSync(join(h.home, 'cluster.json'), 'utf8')).hosts.map((x: { clientURL: string }) => x.clientURL).join(',');
+      // The members are others now: etcdctl and the test's client go to them.
+      const now = JSON.parse(readFileSync(join(h.home, 'cluster.json'), 'utf8')) as ClusterFile;
+      h.etcdctlArgs = etcdctlFlags(h.home, now);
+      h.conn = { ...h.conn, endpoints: now.hosts.map((x) => x.clientURL) };
 
       // Every object is back and readable, and stored encrypted; nothing created since is.
       const secret = kubectl(h, ['get', 'secret', 's-3', '-n', 'app-2', '-o', 'jsonpath={.data.password}']);
       assert.equal(Buffer.from(secret.stdout, 'base64').toString(), 'app-2-secret-3');
       assert.equal(kubectl(h, ['get', 'configmaps', '-n', 'app-1', '-o', 'name']).stdout.trim().split('\n').filter((n) => /cm-\d/.test(n)).length, 5);
       assert.notEqual(kubectl(h, ['get', 'namespace', 'lost-1']).code, 0, 'created after the backup: lost');
-      const stored = await storedValues(h.endpoints, '/kubernetes.io/secrets/app-1/');
+      const stored = await storedValues(h.conn, '/kubernetes.io/secrets/app-1/');
       assert.equal(stored.size, 5);
       for (const v of stored.values()) assert.match(v.subarray(0, 30).toString('latin1'), /^k8s:enc:aescbc:v1:/);
       await seedSays(h, 'kubeapiserver', SEED_ENCRYPTED, /^EncryptionCompleted\nAll resources encrypted: secrets, configmaps\n/, 60_000);

@@ -10,6 +10,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fetchText } from '../src/etcd/metrics.js';
 import { request as httpsRequest } from 'node:https';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -244,7 +245,8 @@ describe('security on a control plane: authorization matrix, what kubectl shows,
     ];
     for (const p of lists) found.push(...hits(p, await adminGet(p)));
     for (const h of t.cluster.hosts) {
-      for (const url of [`${h.operatorMetricsURL}/metrics`, `${h.metricsURL}/metrics`]) found.push(...hits(url, await (await fetch(url)).text()));
+      // The member's metrics want the home's etcd-client certificate, as every etcd listener does.
+      for (const url of [`${h.operatorMetricsURL}/metrics`, `${h.metricsURL}/metrics`]) found.push(...hits(url, await fetchText(url, t.conn)));
     }
     // Error texts: what a refused user, a failing command and the status commands say.
     const keyName = keySecrets[0]!.metadata.name;

@@ -102,7 +102,7 @@ export class ContainerRunner {
     this.probeTimer = setTimeout(async () => {
       this.probeTimer = undefined;
       if (!this.child || this.stopping) return;
-      const ok = await probeOnce(probe);
+      const ok = await probeOnce(probe, this.spec.env);
       if (this.child && ok !== this.ready) {
         this.ready = ok;
         this.log(`container ${this.spec.name} is ${ok ? 'ready' : 'not ready'}`);

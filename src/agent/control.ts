@@ -2,6 +2,7 @@ import { hostPaths } from '../home/layout.js';
 import { runningDaemon, startDaemon, stopDaemon } from '../util/daemon.js';
 import { isSameProcessAlive, signal, type ProcessRef } from '../util/proc.js';
 import { selfCommand } from '../version.js';
+import { inNamespace } from '../netns/network.js';
 import { readAgentStatus } from './status.js';
 
 /** The running agent of a host, if any. */
@@ -9,12 +10,16 @@ export function runningAgent(home: string, host: string): ProcessRef | undefined
   return runningDaemon(hostPaths(home, host).kubeletPidFile);
 }
 
-/** Starts a host's agent detached (its own session and process group) and waits until it runs. */
-export async function startAgent(home: string, host: string): Promise<ProcessRef> {
+/**
+ * Starts a host's agent detached (its own session and process group) and waits until it runs.
+ * With `netns`, the agent runs inside the host's network namespace, and so does everything it starts.
+ */
+export async function startAgent(home: string, host: string, netns?: string): Promise<ProcessRef> {
   const p = hostPaths(home, host);
+  const command = [...selfCommand, 'agent', '--home', home, '--host', host];
   return startDaemon({
     name: `the agent of ${host}`,
-    command: [...selfCommand, 'agent', '--home', home, '--host', host],
+    command: netns ? inNamespace(netns, command) : command,
     pidFile: p.kubeletPidFile,
     logFile: p.kubeletLog,
     cwd: p.root,

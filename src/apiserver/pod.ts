@@ -19,6 +19,15 @@ export function kubeApiserverCertsDir(home: string, host: string): string {
   return join(hostPaths(home, host).staticPodResources, 'kube-apiserver-certs');
 }
 
+/** The API server's etcd client identity in its certs dir, as OpenShift's etcd-client secret. */
+export function apiserverEtcdClientFiles(certsDir: string): { caFile: string; certFile: string; keyFile: string } {
+  return {
+    caFile: join(certsDir, 'configmaps/etcd-serving-ca/ca-bundle.crt'),
+    certFile: join(certsDir, 'secrets/etcd-client/tls.crt'),
+    keyFile: join(certsDir, 'secrets/etcd-client/tls.key'),
+  };
+}
+
 /** The API server's client identity towards the agents' kubelet API, and the CA it checks them with. */
 export function kubeletClientFiles(certsDir: string): { cert: string; key: string; ca: string } {
   return {
@@ -47,10 +56,14 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     apiVersion: 'etcd-ops.io/v1',
     kind: 'APIServerConfig',
     nodeName: r.host.name,
-    bindAddress: '127.0.0.1',
+    // In its own network namespace the host is the machine: listen on all of its addresses.
+    bindAddress: r.cluster.network?.mode === 'hosts' ? '0.0.0.0' : '127.0.0.1',
     port,
     servingCert: { certFile: join(certs, 'secrets/serving-cert/tls.crt'), keyFile: join(certs, 'secrets/serving-cert/tls.key') },
-    etcd: { endpoints: r.cluster.hosts.map((h) => h.clientURL) },
+    etcd: {
+      endpoints: r.cluster.hosts.map((h) => h.clientURL),
+      ...(r.cluster.hosts.some((h) => h.clientURL.startsWith('https://')) ? apiserverEtcdClientFiles(certs) : {}),
+    },
     authentication: { tokenFile: join(certs, 'secrets/authentication/tokens.csv') },
     kubeletClient: kubeletClientFiles(certs),
     encryptionConfigFile: join(dir, ENCRYPTION_CONFIG_PATH),
@@ -69,12 +82,13 @@ export function kubeApiserverRevision(r: KubeApiserverRevision): { pod: Pod; fil
     hostPaths: { 'cert-dir': certs },
     container: {
       name: 'kube-apiserver',
-      image: `localhost/etcd-ops:${version}`,
+      // Named like OpenShift's kube-apiserver image, so `crictl ps | grep etcd` shows only etcd, as on a real host.
+      image: `localhost/ose-hyperkube:${version}`,
       command: [node],
       args: [...args, 'apiserver', `--config=${join(dir, CONFIG_PATH)}`],
       env: [{ name: 'NODE_NAME', value: r.host.name }],
       readinessProbe: {
-        httpGet: { scheme: 'HTTPS', host: '127.0.0.1', port, path: '/readyz' },
+        httpGet: { scheme: 'HTTPS', host: r.host.address ?? '127.0.0.1', port, path: '/readyz' },
         periodSeconds: 5,
         timeoutSeconds: 3,
       },

@@ -16,7 +16,7 @@ import { refusal, type OperatorState } from './operators.js';
 import { readOperatorStates } from './read-operators.js';
 import { byteProgress, type Progress } from './progress.js';
 import { snapshotStream } from './snapshot-stream.js';
-import { ENCRYPTION_CONFIG_FILE, findRunningPods, type RunningPod } from './static-pods.js';
+import { ENCRYPTION_CONFIG_FILE, findRunningPods, STATIC_POD_CERTS, type RunningPod } from './static-pods.js';
 
 /** cluster-backup.sh's words when the saved snapshot does not check out. */
 export const INTEGRITY_FAILED = 'Backup integrity verification failed. Backup appears corrupted. Aborting!';
@@ -142,7 +142,9 @@ export async function runBackup(req: BackupRequest): Promise<BackupResult> {
       tmpPath: `${resourcesPath}.part`,
       finalPath: resourcesPath,
       root: req.resourcesRoot ?? dir,
-      relDirs: pods.map((p) => p.relDir),
+      // The member's own certificates and the etcd CA bundle (never the signer's key): a restore on
+      // this host needs them when its folder was lost; they are all static-pod-certs holds.
+      relDirs: [...pods.map((p) => p.relDir), ...(req.resourcesRoot && existsSync(join(req.resourcesRoot, STATIC_POD_CERTS)) ? [STATIC_POD_CERTS] : [])],
       manifest: serializeManifest(manifest),
     });
     files.keep();

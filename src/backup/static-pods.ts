@@ -8,6 +8,9 @@ export const REQUIRED_PODS = ['kube-apiserver-pod', 'kube-controller-manager-pod
 
 export const ENCRYPTION_CONFIG_FILE = 'secrets/encryption-config/encryption-config';
 
+/** The host's etcd certificates, relative to etc/kubernetes (OpenShift's /etc/kubernetes/static-pod-certs). */
+export const STATIC_POD_CERTS = 'static-pod-certs';
+
 export interface RunningPod {
   pod: string;
   revision: number;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadClusterFile, type ClusterFile } from '../home/cluster-file.js';
-import { resolveHome } from '../home/layout.js';
+import { etcdUsesTls, loadClusterFile, type ClusterFile } from '../home/cluster-file.js';
+import { etcdPki, resolveHome } from '../home/layout.js';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_DIAL_TIMEOUT_MS,
@@ -81,7 +81,14 @@ export function resolveTarget(flags: ConnectionFlags): Target {
   }
   const home = resolveHome(flags.home);
   const cluster = loadClusterFile(home);
-  return { conn: { ...base, endpoints: cluster.hosts.map((h) => h.clientURL) }, home, cluster };
+  return { conn: { ...base, tls: tls ?? homeEtcdTls(home, cluster), endpoints: cluster.hosts.map((h) => h.clientURL) }, home, cluster };
+}
+
+/** A home's members want the home's `etcd-client` certificate; homes from before mutual TLS want none. */
+export function homeEtcdTls(home: string, cluster: ClusterFile): Connection['tls'] {
+  if (!etcdUsesTls(cluster)) return undefined;
+  const p = etcdPki(home);
+  return readTls({ cacert: p.caCert, cert: p.clientCert, key: p.clientKey });
 }
 
 export function nameOfEndpoint(target: Target, endpoint: string): string | undefined {

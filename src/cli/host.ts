@@ -28,9 +28,10 @@ export function register(program: Command): void {
     async (name: string, flags: { home?: string }) => {
       const { home, cluster } = requireHome(flags);
       checkHost(cluster, name, home);
-      const { startAgent } = await import('../agent/control.js');
-      const ref = await startAgent(home, name);
-      process.stdout.write(`${name}: agent running (pid ${ref.pid})\n`);
+      const { startHosts } = await import('../controlplane/lifecycle.js');
+      const { runningAgent } = await import('../agent/control.js');
+      await startHosts(home, cluster, [name]);
+      process.stdout.write(`${name}: agent running (pid ${runningAgent(home, name)?.pid})\n`);
     },
   );
   homeOption(host.command('stop <host>').description("stops the host's agent and its pods gracefully")).action(async (name: string, flags: { home?: string }) => {
@@ -65,4 +66,51 @@ export function register(program: Command): void {
     const target = resolveTarget({ home, commandTimeout: 5000, dialTimeout: 2000 });
     await replaceHost({ home, host: name, conn: target.conn, timeoutMs: flags.timeout, report: (e) => process.stdout.write(printReplaceEvent(e)) });
   });
+
+  homeOption(host.command('isolate <host>').description("cuts the host's network link, as a pulled cable: a partition for drills and tests")).action(
+    async (name: string, flags: { home?: string }) => {
+      const { home, cluster } = requireHome(flags);
+      checkHost(cluster, name, home);
+      const { isolate } = await import('../controlplane/network.js');
+      isolate(cluster, name);
+      process.stdout.write(`${name}: isolated (its link is down); \`etcd-ops host heal ${name}\` restores it\n`);
+    },
+  );
+  homeOption(host.command('heal <host>').description("restores the host's network link")).action(async (name: string, flags: { home?: string }) => {
+    const { home, cluster } = requireHome(flags);
+    checkHost(cluster, name, home);
+    const { heal } = await import('../controlplane/network.js');
+    heal(cluster, name);
+    process.stdout.write(`${name}: healed (its link is up)\n`);
+  });
+  homeOption(
+    host
+      .command('exec <host> <command...>')
+      .description('runs a command on the host, as `ssh core@<host>` would: in its network, at its root, with its usr/local/bin (crictl, cluster-backup.sh) first on PATH; put the command after --'),
+  ).action(async (name: string, command: string[], flags: { home?: string }) => {
+    const { home, cluster } = requireHome(flags);
+    checkHost(cluster, name, home);
+    const { runOnHost } = await import('../controlplane/host-shell.js');
+    process.exitCode = await runOnHost(home, cluster, name, command);
+  });
+  homeOption(host.command('shell <host>').description('an interactive shell on the host (`ssh core@<host>`, or `oc debug node/<node>` then `chroot /host`)')).action(
+    async (name: string, flags: { home?: string }) => {
+      const { home, cluster } = requireHome(flags);
+      checkHost(cluster, name, home);
+      const { runOnHost } = await import('../controlplane/host-shell.js');
+      process.exitCode = await runOnHost(home, cluster, name, [process.env.SHELL || '/bin/sh', '-i']);
+    },
+  );
+
+  // What the host's usr/local/bin/crictl runs: not for people to call as etcd-ops.
+  writeOutOption(homeOption(program.command('crictl', { hidden: true }).requiredOption('--host <host>').argument('<verb>').option('-a, --all', 'show all containers')), ['table'], 'table').action(
+    async (verb: string, flags: { home?: string; host: string; all?: boolean }) => {
+      const { home, cluster } = requireHome(flags);
+      checkHost(cluster, flags.host, home);
+      if (verb !== 'ps') throw new UserError(`crictl ${verb}: only \`crictl ps [-a]\` is available on these hosts`);
+      const { collectPs } = await import('../agent/ps.js');
+      const { printCrictlPs } = await import('./printers/crictl.js');
+      process.stdout.write(printCrictlPs(collectPs(home, [flags.host])[0]!, !!flags.all));
+    },
+  );
 }

@@ -9,9 +9,22 @@ export function register(program: Command): void {
     .requiredOption('--etcd-endpoints <urls>')
     .requiredOption('--node-name <name>')
     .addOption(durationOption('--resync <duration>', 'how often each controller syncs', 1000))
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this loopback port (0: off)', (v) => Number(v), 0)
-    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number }) => {
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (0: off)', (v) => Number(v), 0)
+    .option('--metrics-address <ip>', 'the address to serve metrics on', '127.0.0.1')
+    .option('--etcd-cacert <file>', 'the etcd CA bundle')
+    .option('--etcd-cert <file>', 'the client certificate towards etcd')
+    .option('--etcd-key <file>', 'its key')
+    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number; metricsAddress: string; etcdCacert?: string; etcdCert?: string; etcdKey?: string }) => {
       const { runOperator } = await import('../operator/main.js');
-      await runOperator({ kubeconfig: flags.kubeconfig, etcdEndpoints: flags.etcdEndpoints.split(','), nodeName: flags.nodeName, resyncMs: flags.resync, metricsPort: flags.metricsPort });
+      const { readTls } = await import('../etcd/endpoints.js');
+      await runOperator({
+        kubeconfig: flags.kubeconfig,
+        etcdEndpoints: flags.etcdEndpoints.split(','),
+        etcdTls: readTls({ cacert: flags.etcdCacert, cert: flags.etcdCert, key: flags.etcdKey }),
+        nodeName: flags.nodeName,
+        resyncMs: flags.resync,
+        metricsPort: flags.metricsPort,
+        metricsAddress: flags.metricsAddress,
+      });
     });
 }

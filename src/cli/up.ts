@@ -1,18 +1,28 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { durationOption, homeOption, intArg } from './connection.js';
 import { UserError } from '../util/errors.js';
+import { sweepLeftovers } from '../controlplane/network.js';
 
 interface UpFlags {
   home?: string;
+  network?: 'hosts' | 'shared';
   hosts?: number;
   quotaBackendBytes?: number;
   timeout: number;
+}
+
+/** Namespaces and links of homes that crashed and are gone: ours by name, and nothing runs in them. */
+function sweep(log: (l: string) => void): void {
+  if (process.getuid?.() !== 0) return;
+  const removed = sweepLeftovers();
+  if (removed.length) log(`removed what a crashed or deleted home left behind: ${removed.join(', ')}`);
 }
 
 export function register(program: Command): void {
   homeOption(program.command('up').description('brings up the local control plane (master-0..N-1), or resumes it from its data'))
     .option('--hosts <n>', 'number of control-plane hosts (default 3)', intArg('--hosts', 1, 9))
     .option('--quota-backend-bytes <bytes>', 'etcd backend quota (default 2 GiB)', intArg('--quota-backend-bytes', 1024 * 1024))
+    .addOption(new Option('--network <layout>', 'hosts: a network namespace per host (default as root); shared: the machine\'s network').choices(['hosts', 'shared']))
     .addOption(durationOption('--timeout <duration>', 'how long to wait for health', 60_000))
     .action(async (flags: UpFlags) => {
       const { resolveHome } = await import('../home/layout.js');
@@ -21,11 +31,16 @@ export function register(program: Command): void {
       const wait = await import('../controlplane/wait.js');
       const log = (l: string) => process.stdout.write(`${l}\n`);
       const home = resolveHome(flags.home);
+      sweep(log);
       let cluster;
       if (homeIsOurs(home)) {
         cluster = loadClusterFile(home);
         if (flags.hosts !== undefined && flags.hosts !== cluster.hosts.length) {
           throw new UserError(`${home} has ${cluster.hosts.length} hosts, not ${flags.hosts}: drop --hosts, or use another --home`);
+        }
+        const made = cluster.network?.mode ?? 'shared';
+        if (flags.network !== undefined && flags.network !== made) {
+          throw new UserError(`${home} was created with --network ${made}: drop the flag, or use another --home`);
         }
         if (flags.quotaBackendBytes !== undefined && flags.quotaBackendBytes !== cluster.quotaBackendBytes) {
           throw new UserError(`${home} was created with --quota-backend-bytes ${cluster.quotaBackendBytes}: drop the flag, or use another --home`);
@@ -41,6 +56,7 @@ export function register(program: Command): void {
         cluster = await createHome(home, {
           hosts: flags.hosts ?? 3,
           quotaBackendBytes: flags.quotaBackendBytes ?? DEFAULT_QUOTA_BYTES,
+          network: flags.network ?? (process.env.ETCD_OPS_NETWORK === 'shared' ? 'shared' : undefined),
           log,
         });
         log(`created ${cluster.hosts.length} control-plane hosts in ${home}/hosts`);
@@ -71,6 +87,7 @@ export function register(program: Command): void {
     const { stopHosts } = await import('../controlplane/lifecycle.js');
     const { home, cluster } = requireHome(flags);
     const stopped = await stopHosts(home, cluster);
+    sweep((l) => process.stdout.write(`${l}\n`));
     process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}; data kept in ${home}\n` : `nothing was running in ${home}\n`);
   });
 }

@@ -5,6 +5,7 @@ import { lbPaths } from '../home/layout.js';
 import { runningDaemon, startDaemon, stopDaemon } from '../util/daemon.js';
 import { UserError } from '../util/errors.js';
 import { selfCommand } from '../version.js';
+import { bringUpNetwork, hostNetwork, tearDownNetwork } from './network.js';
 
 export function hostsRunning(home: string, cluster: ClusterFile): string[] {
   return cluster.hosts.filter((h) => runningAgent(home, h.name)).map((h) => h.name);
@@ -16,7 +17,8 @@ export async function startHosts(home: string, cluster: ClusterFile, hosts = clu
       throw new UserError(`no host ${h} in ${home}: hosts are ${cluster.hosts.map((x) => x.name).join(', ')}`);
     }
   }
-  await Promise.all(hosts.map((h) => startAgent(home, h)));
+  bringUpNetwork(home, cluster);
+  await Promise.all(hosts.map((h) => startAgent(home, h, hostNetwork(cluster, h)?.netns)));
 }
 
 /** The load balancer in front of the API servers, outside the hosts like an external LB. */
@@ -32,5 +34,6 @@ export function loadBalancerRunning(home: string): boolean {
 export async function stopHosts(home: string, cluster: ClusterFile): Promise<string[]> {
   const stopped = await Promise.all(cluster.hosts.map(async (h) => ((await stopAgent(home, h.name)) ? h.name : undefined)));
   if (await stopDaemon(lbPaths(home).pidFile)) stopped.push('load balancer');
+  if (tearDownNetwork(cluster).length) stopped.push('the hosts\' network');
   return stopped.filter((h): h is string => h !== undefined);
 }

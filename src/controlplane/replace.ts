@@ -8,7 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { installFromApi, INSTALLABLE_PODS } from '../agent/apisync.js';
-import { killHost, runningAgent, startAgent } from '../agent/control.js';
+import { killHost, runningAgent } from '../agent/control.js';
 import { kubeApiserverCertsDir } from '../apiserver/pod.js';
 import { endpointHealth } from '../etcd/health.js';
 import { memberList } from '../etcd/members.js';
@@ -21,11 +21,11 @@ import { loadKubeconfig } from '../kube/kubeconfig.js';
 import { stopDaemon } from '../util/daemon.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { fileStamp, moveAside, writeFileAtomic } from '../util/fsx.js';
-import { freePorts } from '../util/ports.js';
 import { sleep } from '../util/time.js';
-import { HOST_PORTS, hostRecord, layoutHost } from './create.js';
+import { layOutHost, newHostRecord } from './create.js';
+import { loadEtcdSigner } from './etcd-certs.js';
 import { loadCredentials, nodeUser, tokensCsv, type Credentials } from './credentials.js';
-import { startLoadBalancer } from './lifecycle.js';
+import { startHosts, startLoadBalancer } from './lifecycle.js';
 import { NODES_GROUP } from '../apiserver/rbac/policy.js';
 import { randomBytes } from 'node:crypto';
 
@@ -75,11 +75,11 @@ export async function replaceHost(req: ReplaceRequest): Promise<HostRecord> {
 
     const hostsDir = join(home, 'hosts');
     const name = nextHostName(cluster, existsSync(hostsDir) ? readdirSync(hostsDir) : []);
-    const record = hostRecord(name, await freePorts(HOST_PORTS));
+    const record = await newHostRecord(cluster, name);
     addNodeToken(home, creds, name);
     const next: ClusterFile = { ...cluster, hosts: [...cluster.hosts.filter((h) => h.name !== dead.name), record] };
     saveClusterFile(home, next);
-    await layoutHost(home, next, record, creds, { firstRevisions: false });
+    await layOutHost(home, next, record, creds, loadEtcdSigner(home), { firstRevisions: false });
     // Lost hosts (folders gone) get nothing written: that would bring a folder back from the dead.
     for (const h of next.hosts) {
       if (existsSync(hostPaths(home, h.name).root)) writeFileAtomic(join(kubeApiserverCertsDir(home, h.name), 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
@@ -103,7 +103,7 @@ export async function replaceHost(req: ReplaceRequest): Promise<HostRecord> {
     // The load balancer learns its backends at start.
     await stopDaemon(lbPaths(home).pidFile);
     await startLoadBalancer(home);
-    await startAgent(home, name);
+    await startHosts(home, next, [name]);
 
     await waitReplaced(req, kube, next, dead, record, before);
     req.report({ kind: 'done', dead: dead.name, host: name });

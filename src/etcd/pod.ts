@@ -28,6 +28,52 @@ export function etcdPod(o: EtcdPodOptions): Pod {
   const p = hostPaths(o.home, o.host.name);
   const members = o.initialCluster ?? o.cluster.hosts;
   const resourceDir = revisionDir(p, ETCD_POD, o.revision);
+  const tls = o.host.clientURL.startsWith('https://');
+  const c = p.etcdCerts;
+  const etcdctl = o.cluster.etcd.ctl ?? 'etcdctl';
+  const image = `localhost/etcd:${o.cluster.etcd.version}`;
+  // Inside a host with its own network, localhost:2379 is that host's member, as on OpenShift.
+  const ownNetwork = o.cluster.network?.mode === 'hosts';
+  const listenClient = ownNetwork ? [o.host.clientURL, `https://127.0.0.1:${new URL(o.host.clientURL).port}`] : [o.host.clientURL];
+  // The etcdctl container's identity is the node's peer certificate, as OpenShift's.
+  const ctlTls = tls ? [{ name: 'ETCDCTL_CACERT', value: c.caBundle }, { name: 'ETCDCTL_CERT', value: c.peer.cert }, { name: 'ETCDCTL_KEY', value: c.peer.key }] : [];
+  const tlsArgs = tls
+    ? [
+        `--cert-file=${c.serving.cert}`,
+        `--key-file=${c.serving.key}`,
+        `--trusted-ca-file=${c.caBundle}`,
+        '--client-cert-auth=true',
+        `--peer-cert-file=${c.peer.cert}`,
+        `--peer-key-file=${c.peer.key}`,
+        `--peer-trusted-ca-file=${c.caBundle}`,
+        '--peer-client-cert-auth=true',
+      ]
+    : [];
+  const metricsProxy =
+    tls && o.host.metricsProxyURL
+      ? [
+          {
+            // OpenShift's etcd-metrics: a grpc-proxy that serves the member's metrics on their own TLS port.
+            name: 'etcd-metrics',
+            image,
+            command: [o.cluster.etcd.bin],
+            args: [
+              'grpc-proxy',
+              'start',
+              `--endpoints=${o.host.clientURL}`,
+              `--metrics-addr=${o.host.metricsProxyURL}`,
+              `--listen-addr=127.0.0.1:${Number(new URL(o.host.metricsProxyURL).port) - 2}`,
+              '--advertise-client-url=',
+              `--key=${c.metricsProxyClient.key}`,
+              `--cert=${c.metricsProxyClient.cert}`,
+              `--cacert=${c.caBundle}`,
+              `--key-file=${c.metrics.key}`,
+              `--cert-file=${c.metrics.cert}`,
+              `--trusted-ca-file=${c.caBundle}`,
+            ],
+          },
+        ]
+      : [];
   const pod = staticPod({
     name: 'etcd',
     namespace: ETCD_NAMESPACE,
@@ -35,38 +81,38 @@ export function etcdPod(o: EtcdPodOptions): Pod {
     labels: { app: 'etcd', 'k8s-app': 'etcd', etcd: 'true' },
     priorityClassName: 'system-node-critical',
     resourceDir,
-    hostPaths: { 'data-dir': p.etcdDataDir },
+    hostPaths: { 'data-dir': p.etcdDataDir, ...(tls ? { 'cert-dir': c.dir } : {}) },
     // As OpenShift's etcd pod: an etcdctl container first, the default for `kubectl exec`, with the
-    // environment that makes a bare `etcdctl` talk to this host's member.
+    // environment that makes a bare `etcdctl` talk to the members; then etcd; then etcd-metrics.
     sidecars: {
       defaultContainer: 'etcdctl',
       before: [
         {
           name: 'etcdctl',
-          image: `localhost/etcd:${o.cluster.etcd.version}`,
-          command: ['/bin/sh', '-c', 'trap "exit 0" TERM INT; sleep infinity & wait'],
-          env: [
-            { name: 'ETCDCTL_API', value: '3' },
-            { name: 'ETCDCTL_ENDPOINTS', value: members.map((m) => m.clientURL).join(',') },
-          ],
+          image,
+          // Nothing but a place to exec into; sleep itself ends on SIGTERM, leaving no child behind.
+          command: ['sleep', 'infinity'],
+          env: [{ name: 'ETCDCTL_API', value: '3' }, ...ctlTls, { name: 'ETCDCTL_ENDPOINTS', value: members.map((m) => m.clientURL).join(',') }],
           workingDir: p.root,
         },
       ],
+      after: metricsProxy,
     },
     container: {
       name: 'etcd',
-      image: `localhost/etcd:${o.cluster.etcd.version}`,
+      image,
       command: [o.cluster.etcd.bin],
       args: [
         '--name=$(NODE_NAME)',
         `--data-dir=${p.etcdDataDir}`,
-        `--listen-client-urls=${o.host.clientURL}`,
+        `--listen-client-urls=${listenClient.join(',')}`,
         `--advertise-client-urls=${o.host.clientURL}`,
         `--listen-peer-urls=${o.host.peerURL}`,
         `--initial-advertise-peer-urls=${o.host.peerURL}`,
         `--listen-metrics-urls=${o.host.metricsURL}`,
         `--initial-cluster=${members.map((m) => `${m.name}=${m.peerURL}`).join(',')}`,
         `--initial-cluster-token=${o.clusterToken ?? o.cluster.clusterToken}`,
+        ...tlsArgs,
       ],
       env: [
         { name: 'NODE_NAME', value: o.host.name },
@@ -77,14 +123,22 @@ export function etcdPod(o: EtcdPodOptions): Pod {
         { name: 'ETCD_SNAPSHOT_COUNT', value: '10000' },
         { name: 'ETCD_ENABLE_PPROF', value: 'false' },
       ],
-      readinessProbe: {
-        httpGet: { scheme: 'HTTP', host: '127.0.0.1', port: Number(new URL(o.host.clientURL).port), path: '/health' },
-        periodSeconds: 5,
-        timeoutSeconds: 3,
-      },
+      // Every listener wants a client certificate, so readiness is etcdctl with the node's own.
+      readinessProbe: tls
+        ? {
+            exec: { command: [etcdctl, `--endpoints=${o.host.clientURL}`, `--cacert=${c.caBundle}`, `--cert=${c.peer.cert}`, `--key=${c.peer.key}`, '--dial-timeout=2s', '--command-timeout=3s', 'endpoint', 'health'] },
+            periodSeconds: 5,
+            timeoutSeconds: 5,
+          }
+        : {
+            httpGet: { scheme: 'HTTP', host: '127.0.0.1', port: Number(new URL(o.host.clientURL).port), path: '/health' },
+            periodSeconds: 5,
+            timeoutSeconds: 3,
+          },
       volumeMounts: [
         { name: 'resource-dir', mountPath: '/etc/kubernetes/static-pod-resources' },
         { name: 'data-dir', mountPath: '/var/lib/etcd' },
+        ...(tls ? [{ name: 'cert-dir', mountPath: '/etc/kubernetes/static-pod-certs' }] : []),
       ],
     },
   });

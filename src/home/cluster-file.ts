@@ -18,6 +18,21 @@ const HostSchema = z.object({
   operatorMetricsURL: url,
   /** The agent's kubelet API (exec, logs); homes made before it existed have none. */
   kubeletURL: url.optional(),
+  /** The etcd-metrics container's endpoint (OpenShift's grpc-proxy on 9979). */
+  metricsProxyURL: url.optional(),
+  /** The host's own address: in its network namespace, or 127.0.0.1 when hosts share the machine's network. */
+  address: z.string().optional(),
+});
+
+/**
+ * `hosts`: each host in its own network namespace, on a bridge (`id` names everything we made,
+ * `slot` is the 10.250.<slot>.0/24 it holds). `shared`: the hosts share the machine's loopback.
+ */
+const NetworkSchema = z.object({
+  mode: z.enum(['hosts', 'shared']),
+  id: z.string().optional(),
+  slot: z.number().int().optional(),
+  gateway: z.string().optional(),
 });
 
 /** The cluster file: what `up` decided once (ports, token, members), read by every other command. */
@@ -27,7 +42,9 @@ export const ClusterFileSchema = z.object({
   clusterToken: z.string(),
   createdAt: z.string(),
   quotaBackendBytes: z.number().int().positive(),
-  etcd: z.object({ bin: z.string(), version: z.string() }),
+  etcd: z.object({ bin: z.string(), version: z.string(), ctl: z.string().optional() }),
+  /** Homes made before hosts had their own network have none: they share the machine's. */
+  network: NetworkSchema.optional(),
   /** The stable endpoint clients use: the local load balancer in front of the API servers. */
   apiServer: z.object({ url, compactionInterval: z.string() }),
   hosts: z.array(HostSchema).min(1),
@@ -35,6 +52,12 @@ export const ClusterFileSchema = z.object({
 
 export type ClusterFile = z.infer<typeof ClusterFileSchema>;
 export type HostRecord = z.infer<typeof HostSchema>;
+export type NetworkRecord = z.infer<typeof NetworkSchema>;
+
+/** True when the members speak TLS (homes made before mutual TLS spoke plain HTTP). */
+export function etcdUsesTls(cluster: ClusterFile): boolean {
+  return cluster.hosts.some((h) => h.clientURL.startsWith('https://'));
+}
 
 export function clusterFilePath(home: string): string {
   return join(home, CLUSTER_FILE);

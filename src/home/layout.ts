@@ -11,6 +11,30 @@ export const CLUSTER_FILE = 'cluster.json';
 /** The cluster CA and the users' tokens (keys and tokens 0600). */
 export const pkiDir = (home: string) => join(home, 'pki');
 
+/**
+ * The etcd signer CA (its key stays here, 0600, and is never bundled in a backup) and the one
+ * client identity (`etcd-client`) the CLI, the operator and the API servers use towards etcd.
+ */
+export function etcdPki(home: string): { dir: string; caCert: string; caKey: string; clientCert: string; clientKey: string } {
+  const dir = join(home, 'pki', 'etcd');
+  return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), clientCert: join(dir, 'etcd-client.crt'), clientKey: join(dir, 'etcd-client.key') };
+}
+
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/** A host's etcd certificates, where OpenShift keeps them (/etc/kubernetes/static-pod-certs). */
+export interface EtcdHostCerts {
+  dir: string;
+  caBundle: string;
+  serving: CertFiles;
+  peer: CertFiles;
+  metrics: CertFiles;
+  metricsProxyClient: CertFiles;
+}
+
 /** kubectl's kubeconfig for the home: admin and developer contexts. */
 export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
 
@@ -18,6 +42,12 @@ export const kubeconfigPath = (home: string) => join(home, 'kubeconfig');
 export function lbPaths(home: string): { dir: string; pidFile: string; logFile: string } {
   const dir = join(home, 'lb');
   return { dir, pidFile: join(dir, 'lb.pid'), logFile: join(dir, 'lb.log') };
+}
+
+/** The host's index in its name (master-3 → 3): it picks the host's address and link name. */
+export function hostIndex(name: string): number {
+  const m = /-(\d+)$/.exec(name);
+  return m ? Number(m[1]) : 0;
 }
 
 export function hostNames(count: number): string[] {
@@ -37,6 +67,8 @@ export interface HostPaths {
   kubeletPidFile: string;
   podStatusFile: string;
   kubeletLog: string;
+  /** The member's certificates: serving, peer and metrics, and the etcd CA bundle. */
+  etcdCerts: EtcdHostCerts;
   /** The agent's kubelet API: its serving pair and the CA whose clients (the API servers) it trusts. */
   kubeletPki: { cert: string; key: string; clientCA: string };
 }
@@ -44,6 +76,8 @@ export interface HostPaths {
 export function hostPaths(home: string, host: string): HostPaths {
   const root = join(home, 'hosts', host);
   const kubeletDir = join(root, 'var/lib/kubelet');
+  const certs = join(root, 'etc/kubernetes/static-pod-certs');
+  const allCerts = (name: string) => ({ cert: join(certs, 'secrets/etcd-all-certs', `${name}.crt`), key: join(certs, 'secrets/etcd-all-certs', `${name}.key`) });
   return {
     root,
     manifests: join(root, 'etc/kubernetes/manifests'),
@@ -55,6 +89,14 @@ export function hostPaths(home: string, host: string): HostPaths {
     kubeletPidFile: join(kubeletDir, 'kubelet.pid'),
     podStatusFile: join(kubeletDir, 'pods.json'),
     kubeletLog: join(root, 'var/log/kubelet.log'),
+    etcdCerts: {
+      dir: certs,
+      caBundle: join(certs, 'configmaps/etcd-serving-ca/ca-bundle.crt'),
+      serving: allCerts(`etcd-serving-${host}`),
+      peer: allCerts(`etcd-peer-${host}`),
+      metrics: allCerts(`etcd-serving-metrics-${host}`),
+      metricsProxyClient: allCerts(`etcd-metrics-proxy-client-${host}`),
+    },
     kubeletPki: { cert: join(kubeletDir, 'pki/kubelet.crt'), key: join(kubeletDir, 'pki/kubelet.key'), clientCA: join(kubeletDir, 'pki/client-ca.crt') },
   };
 }

@@ -12,6 +12,8 @@ export interface Backend {
 
 export interface BalancerOptions {
   port: number;
+  /** Where to listen, on `port`: loopback, and the hosts' bridge when hosts have their own network. */
+  addresses?: string[];
   backends: Array<{ name: string; url: string }>;
   /** CA that signed the API servers' serving certificates, to health-check /readyz. */
   ca: string;
@@ -26,7 +28,7 @@ export interface BalancerOptions {
  */
 export class Balancer {
   private readonly backends: Backend[];
-  private server?: Server;
+  private servers: Server[] = [];
   private readonly clients = new Set<Socket>();
   private timer?: NodeJS.Timeout;
   private next = 0;
@@ -39,15 +41,18 @@ export class Balancer {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((client) => {
-      this.clients.add(client);
-      client.once('close', () => this.clients.delete(client));
-      this.forward(client, new Set());
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.o.port, '127.0.0.1', () => resolve());
-    });
+    for (const address of this.o.addresses ?? ['127.0.0.1']) {
+      const server = createServer((client) => {
+        this.clients.add(client);
+        client.once('close', () => this.clients.delete(client));
+        this.forward(client, new Set());
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.o.port, address, () => resolve());
+      });
+      this.servers.push(server);
+    }
     await this.checkAll();
     this.timer = setInterval(() => void this.checkAll(), this.o.healthIntervalMs ?? 1000);
   }
@@ -55,7 +60,7 @@ export class Balancer {
   /** Stops at once: open connections (watches live for minutes) are cut, and clients reconnect. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    const closed = new Promise((r) => this.server?.close(r));
+    const closed = Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
     for (const c of this.clients) c.destroy();
     await closed;
   }

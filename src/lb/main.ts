@@ -11,6 +11,8 @@ export async function runBalancer(home: string): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${l}\n`);
   const lb = new Balancer({
     port: Number(new URL(cluster.apiServer.url).port),
+    // The hosts' agents and operators reach it through the bridge, as OpenShift's api-int.
+    addresses: ['127.0.0.1', ...(cluster.network?.mode === 'hosts' && cluster.network.gateway ? [cluster.network.gateway] : [])],
     backends: cluster.hosts.map((h) => ({ name: h.name, url: h.apiServerURL })),
     ca: readFileSync(join(pkiDir(home), 'ca.crt'), 'utf8'),
     log,

@@ -29,7 +29,7 @@ export function hostNetworkAvailable(): { ok: boolean; why: string } {
   return (availability = { ok: true, why: '' });
 }
 
-interface Claim {
+export interface Claim {
   id: string;
   home: string;
 }
@@ -42,10 +42,35 @@ function readClaim(path: string): Claim | undefined {
   }
 }
 
-/** A claim whose home is gone and that has nothing of ours left in the kernel can be taken. */
+/** The claim that names this network id, if any. */
+export function readClaimOf(id: string): Claim | undefined {
+  for (const slot of range(SLOTS)) {
+    const c = readClaim(join(CLAIMS_DIR, `slot-${slot}.json`));
+    if (c?.id === id) return c;
+  }
+  return undefined;
+}
+
+/**
+ * No claim, or the claiming home is gone: its folder deleted, or its cluster file made since for
+ * another network. A folder without a cluster file is a home being created: not gone.
+ */
+export function claimHomeGone(c: Claim | undefined): boolean {
+  if (!c) return true;
+  if (!existsSync(c.home)) return true;
+  const file = join(c.home, 'cluster.json');
+  if (!existsSync(file)) return false;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { network?: { id?: string } }).network?.id !== c.id;
+  } catch {
+    return false;
+  }
+}
+
+/** A claim whose home is gone can be taken, once nothing of ours is left in the kernel. */
 function claimIsStale(c: Claim | undefined): boolean {
   if (!c) return true;
-  if (existsSync(join(c.home, 'cluster.json'))) return false;
+  if (!claimHomeGone(c)) return false;
   return !listLinks().some((l) => isOurs(c.id, l)) && !listNamespaces().some((n) => isOurs(c.id, n));
 }
 
@@ -77,6 +102,29 @@ export function claimSlot(id: string, home: string, preferred?: number): number 
     }
   }
   throw new UserError(`no free ${SUBNET_PREFIX}.x.0/24 subnet for the hosts' network (all ${SLOTS} are claimed in ${CLAIMS_DIR}); run \`etcd-ops down\` on homes you no longer use`);
+}
+
+/**
+ * Claims this home's slot again when it resumes (`down` released it): its addresses are in its
+ * certificates and URLs, so it must be this slot. Refuses when another live home holds it.
+ */
+export function reclaimSlot(id: string, home: string, slot: number): void {
+  mkdirSync(CLAIMS_DIR, { recursive: true, mode: 0o700 });
+  const path = join(CLAIMS_DIR, `slot-${slot}.json`);
+  const current = readClaim(path);
+  if (current?.id === id) return;
+  if (existsSync(path)) {
+    if (!claimIsStale(current)) throw new UserError(`the hosts' subnet ${SUBNET_PREFIX}.${slot}.0/24 is held by another home (${current?.home}): stop that one with \`etcd-ops down\` first`);
+    try {
+      unlinkSync(path);
+    } catch {}
+  }
+  try {
+    writeFileSync(path, JSON.stringify({ id, home } satisfies Claim), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return reclaimSlot(id, home, slot);
+    throw err;
+  }
 }
 
 export function releaseSlot(id: string): void {
@@ -129,10 +177,24 @@ export function ensureHost(plan: NetworkPlan, h: HostNetwork): void {
   ip([...inNs, 'route', 'replace', 'default', 'via', plan.gateway]);
 }
 
-/** Removes every namespace and link that carries the network's id, and its slot claim. */
+/** Processes still inside a namespace: a host's, so ours to end when its network goes. */
+export function namespacePids(ns: string): number[] {
+  return ipTry(['netns', 'pids', ns]).stdout.split('\n').map(Number).filter((p) => p > 0);
+}
+
+/**
+ * Removes every namespace and link that carries the network's id, and its slot claim. Whatever
+ * still runs in those namespaces (a host killed without its agent's clean-up) is killed first.
+ */
 export function removeNetwork(id: string): string[] {
   const removed: string[] = [];
   for (const ns of listNamespaces().filter((n) => isOurs(id, n))) {
+    for (const pid of namespacePids(ns)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        removed.push(`process ${pid}`);
+      } catch {}
+    }
     if (ipTry(['netns', 'del', ns]).ok) removed.push(`netns ${ns}`);
   }
   // Deleting a namespace deletes the veth ends inside it, and with them their peers; the bridge stays.

@@ -14,7 +14,7 @@ import { observeMembers, syncEtcdMembers } from './etcd-members.js';
 import { syncMembership } from './etcd-membership.js';
 import { existingNodes } from './nodes.js';
 import { exitOnNewCluster } from './cluster-identity.js';
-import { syncNodeLifecycle } from './node-lifecycle.js';
+import { NODE_LIFECYCLE_SYNC_MS, syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
@@ -24,11 +24,15 @@ import { syncRevisions } from './rollout/revision.js';
 export interface OperatorFlags {
   kubeconfig: string;
   etcdEndpoints: string[];
+  etcdTls?: Connection['tls'];
   nodeName: string;
   resyncMs: number;
   /** Where to serve Prometheus metrics; 0: nowhere. */
   metricsPort: number;
+  metricsAddress?: string;
 }
+
+export const ELECTION_TTL_SECONDS = 15;
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
   rotationIntervalMs: DEFAULT_ROTATION_INTERVAL_MS,
@@ -46,8 +50,8 @@ export const DEFAULT_OPTIONS: OperatorOptions = {
 export async function runOperator(flags: OperatorFlags): Promise<void> {
   const log = (l: string) => process.stdout.write(`${new Date().toISOString()} ${flags.nodeName} ${l}\n`);
   const kube = new KubeClient(loadKubeconfig(flags.kubeconfig), 15_000);
-  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
-  const conn: Connection = { endpoints: flags.etcdEndpoints, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
+  const etcd = createEtcdClient({ endpoints: flags.etcdEndpoints, tls: flags.etcdTls, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, faults: 'patient' });
+  const conn: Connection = { endpoints: flags.etcdEndpoints, tls: flags.etcdTls, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
   const metrics = new OperatorMetrics();
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
@@ -60,14 +64,17 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   process.on('SIGINT', () => stop(0));
 
   if (flags.metricsPort) {
-    await metrics.serve(flags.metricsPort);
-    log(`metrics on http://127.0.0.1:${flags.metricsPort}/metrics`);
+    const address = flags.metricsAddress ?? '127.0.0.1';
+    await metrics.serve(flags.metricsPort, address);
+    log(`metrics on http://${address}:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
   void exitOnNewCluster(conn, log, () => stop(1));
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
-  const campaign = etcd.election(OPERATOR_ELECTION, 5).campaign(flags.nodeName);
+  // 15 s, as controller-runtime's leases: long enough that the leader's keep-alive moves off a
+  // member cut off by a partition before the lease runs out, short enough for a quick fail-over.
+  const campaign = etcd.election(OPERATOR_ELECTION, ELECTION_TTL_SECONDS).campaign(flags.nodeName);
   campaign.on('error', (err) => {
     log(`lost the leader lease: ${err.message}`);
     stop(1);
@@ -98,7 +105,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), flags.resyncMs],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
-    ['NodeLifecycle', () => syncNodeLifecycle(ctx), 5000],
+    ['NodeLifecycle', () => syncNodeLifecycle(ctx), NODE_LIFECYCLE_SYNC_MS],
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

@@ -7,8 +7,13 @@ import { CORE, isConflict, type KubeObject } from '../kube/client.js';
 import { LEASES, LEASE_DURATION_SECONDS } from '../agent/node.js';
 import type { OperatorContext } from './context.js';
 
-/** kube-controller-manager's --node-monitor-grace-period. */
-export const NODE_MONITOR_GRACE_MS = LEASE_DURATION_SECONDS * 1000;
+/**
+ * Shorter than kube-controller-manager's 40 s --node-monitor-grace-period, by the heartbeat
+ * interval and a sync: a node is then NotReady within 40 s of losing its agent, not of its last
+ * heartbeat, which may be 10 s older.
+ */
+export const NODE_MONITOR_GRACE_MS = LEASE_DURATION_SECONDS * 1000 - 5_000;
+export const NODE_LIFECYCLE_SYNC_MS = 2_000;
 
 /** The Nodes to mark (pure): Ready not yet Unknown, and no heartbeat within the grace period. */
 export function staleNodes(nodes: KubeObject[], leases: KubeObject[], now: Date, graceMs = NODE_MONITOR_GRACE_MS): string[] {

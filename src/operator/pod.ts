@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
-import { hostPaths } from '../home/layout.js';
+import { etcdPki, hostPaths } from '../home/layout.js';
 import { revisionDir } from '../staticpod/install.js';
 import { staticPod, type Pod } from '../staticpod/pod.js';
 import { selfCommand, version } from '../version.js';
@@ -20,7 +20,7 @@ export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord
     resourceDir: dir,
     container: {
       name: 'operator',
-      image: `localhost/etcd-ops:${version}`,
+      image: `localhost/etcd-ops-operator:${version}`,
       command: [node],
       args: [
         ...args,
@@ -29,6 +29,9 @@ export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord
         `--etcd-endpoints=${cluster.hosts.map((h) => h.clientURL).join(',')}`,
         '--node-name=$(NODE_NAME)',
         `--metrics-port=${new URL(host.operatorMetricsURL).port}`,
+        `--metrics-address=${host.address ?? '127.0.0.1'}`,
+        // The operator uses the home's etcd-client identity, as the CLI does.
+        ...(host.clientURL.startsWith('https://') ? [`--etcd-cacert=${etcdPki(home).caCert}`, `--etcd-cert=${etcdPki(home).clientCert}`, `--etcd-key=${etcdPki(home).clientKey}`] : []),
       ],
       env: [{ name: 'NODE_NAME', value: host.name }],
     },

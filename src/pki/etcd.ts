@@ -16,6 +16,8 @@ export interface EtcdNodeCerts {
   serving: CertKeyPair;
   peer: CertKeyPair;
   metrics: CertKeyPair;
+  /** The etcd-metrics proxy's identity towards its member: etcd's grpc-proxy refuses a client certificate with a CN. */
+  metricsProxyClient: CertKeyPair;
 }
 
 export const ETCD_SIGNER_CN = 'etcd-signer';
@@ -31,14 +33,15 @@ function sans(n: EtcdNode): string[] {
 }
 
 export async function issueEtcdNodeCerts(signer: CertKeyPair, n: EtcdNode): Promise<EtcdNodeCerts> {
-  const [serving, peer, metrics] = await Promise.all([
+  const [serving, peer, metrics, metricsProxyClient] = await Promise.all([
     // Serving and peer certificates are also client certificates: members dial each other with them,
     // and the etcdctl container uses the peer pair as its client identity, as on OpenShift.
     issueServerCert(signer, { commonName: `system:etcd-server:${n.name}`, dnsNames: sans(n) }),
     issueServerCert(signer, { commonName: `system:etcd-peer:${n.name}`, dnsNames: sans(n) }),
     issueServerCert(signer, { commonName: `system:etcd-metric:${n.name}`, dnsNames: sans(n), clientAuth: false }),
+    issueClientCert(signer, { commonName: '', organizations: ['system:etcd-metrics'] }),
   ]);
-  return { serving, peer, metrics };
+  return { serving, peer, metrics, metricsProxyClient };
 }
 
 export function issueEtcdClientCert(signer: CertKeyPair): Promise<CertKeyPair> {
@@ -50,4 +53,5 @@ export const etcdCertNames = (node: string) => ({
   serving: `etcd-serving-${node}`,
   peer: `etcd-peer-${node}`,
   metrics: `etcd-serving-metrics-${node}`,
+  metricsProxyClient: `etcd-metrics-proxy-client-${node}`,
 });

@@ -163,7 +163,8 @@ export async function issueServerCert(ca: CertKeyPair, opts: ServerCertOptions):
 
 /** A client certificate: CN is the user, each O a group (Kubernetes' x509 authenticator reads them so). */
 export async function issueClientCert(ca: CertKeyPair, opts: ClientCertOptions): Promise<CertKeyPair> {
-  const subject = [...(opts.organizations ?? []).map((o) => `O=${dnValue(o)}`), `CN=${dnValue(opts.commonName)}`].join(', ');
+  // An empty common name leaves CN out (etcd's grpc-proxy wants its upstream client certificate so).
+  const subject = [...(opts.organizations ?? []).map((o) => `O=${dnValue(o)}`), ...(opts.commonName ? [`CN=${dnValue(opts.commonName)}`] : [])].join(', ');
   return issue(ca, subject, opts.validityDays ?? 365, [
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),

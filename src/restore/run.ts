@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { runningAgent, startAgent } from '../agent/control.js';
+import { runningAgent } from '../agent/control.js';
+import { startHosts } from '../controlplane/lifecycle.js';
 import { BackupKeys } from '../backup/keys.js';
 import { readBundle } from '../backup/archive.js';
 import { loadCredentials } from '../controlplane/credentials.js';
@@ -272,7 +273,7 @@ function planSteps(req: RestoreRequest, recovery: HostRecord, others: HostRecord
     run: async () => {
       if (!runningAgent(home, recovery.name)) {
         req.report({ kind: 'note', text: `${recovery.name}: its agent is not running: starting it` });
-        await startAgent(home, recovery.name);
+        await startHosts(home, cluster, [recovery.name]);
       }
       await waitReporting('single-member control plane', req.timeoutMs, req.report, `see ${hostPaths(home, recovery.name).podLogs}`, () =>
         singleMemberState(req.conn, recovery, req.mode === 'cluster' ? ca() : undefined),
@@ -313,7 +314,7 @@ function planSteps(req: RestoreRequest, recovery: HostRecord, others: HostRecord
       for (const h of others) {
         if (!runningAgent(home, h.name)) {
           req.report({ kind: 'note', text: `${h.name}: its agent is not running: starting it` });
-          await startAgent(home, h.name);
+          await startHosts(home, cluster, [h.name]);
         }
       }
       await forceAndWait('etcd', 'etcds');

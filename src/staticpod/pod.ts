@@ -7,17 +7,25 @@ import { z } from 'zod';
  */
 const EnvVar = z.looseObject({ name: z.string().min(1), value: z.string().optional() });
 
-/** kubelet's httpGet readiness probe; like the kubelet, HTTPS probes do not verify certificates. */
-const Probe = z.looseObject({
-  httpGet: z.looseObject({
-    scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(1).max(65535),
-    path: z.string().default('/'),
-  }),
-  periodSeconds: z.number().positive().default(2),
-  timeoutSeconds: z.number().positive().default(1),
-});
+/**
+ * kubelet's readiness probes: `httpGet` (HTTPS probes do not verify certificates, as with the
+ * kubelet) or `exec` (a command in the container's context; ready when it exits 0).
+ */
+const Probe = z
+  .looseObject({
+    httpGet: z
+      .looseObject({
+        scheme: z.enum(['HTTP', 'HTTPS']).default('HTTP'),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535),
+        path: z.string().default('/'),
+      })
+      .optional(),
+    exec: z.looseObject({ command: z.array(z.string()).min(1) }).optional(),
+    periodSeconds: z.number().positive().default(2),
+    timeoutSeconds: z.number().positive().default(1),
+  })
+  .refine((p) => (p.httpGet === undefined) !== (p.exec === undefined), { message: 'a probe needs exactly one of httpGet and exec' });
 
 const Container = z.looseObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),

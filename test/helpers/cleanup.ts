@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeNetwork } from '../../src/netns/network.js';
 
 /**
  * Last-resort cleanup for child processes a test started: whatever a test's own teardown
@@ -55,8 +56,18 @@ const markers = new Set<string>();
 export function trackMarker(marker: string): void {
   markers.add(marker);
 }
+/** A home's host network: its namespaces (and anything left running in them) and links. */
+const networks = new Set<string>();
+export function trackNetwork(id: string): void {
+  networks.add(id);
+}
+export function removeTrackedNetwork(id: string): void {
+  removeNetwork(id);
+  networks.delete(id);
+}
 process.on('exit', () => {
   for (const m of markers) killByMarker(m);
+  for (const id of networks) removeNetwork(id);
 });
 
 /**

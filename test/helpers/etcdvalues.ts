@@ -1,8 +1,8 @@
-import { Etcd3 } from 'etcd3';
+import { clientFor, type Members } from './fill.js';
 
 /** Every stored value under a prefix, as raw bytes: what etcdctl get --prefix shows. */
-export async function storedValues(endpoints: string, prefix: string): Promise<Map<string, Buffer>> {
-  const c = new Etcd3({ hosts: endpoints.split(',') });
+export async function storedValues(endpoints: Members, prefix: string): Promise<Map<string, Buffer>> {
+  const c = clientFor(endpoints);
   try {
     const kvs = await c.getAll().prefix(prefix).exec();
     return new Map(kvs.kvs.map((kv) => [kv.key.toString(), kv.value]));

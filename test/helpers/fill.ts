@@ -1,11 +1,19 @@
-import { Etcd3 } from 'etcd3';
+import { createEtcdClient } from '../../src/etcd/client.js';
+import type { Connection } from '../../src/etcd/endpoints.js';
+
+/** A plain endpoint list, or a home's connection (with its TLS). */
+export type Members = string | Connection;
+export function clientFor(m: Members) {
+  const conn = typeof m === 'string' ? { endpoints: m.split(','), tls: undefined } : m;
+  return createEtcdClient({ endpoints: conn.endpoints, tls: conn.tls, dialTimeoutMs: 5000, faults: 'patient' });
+}
 
 /**
  * Writes `count` values of `size` bytes under `prefix`, then optionally deletes them: after a
  * compaction, the deleted values are free pages, i.e. fragmentation that a defrag reclaims.
  */
-export async function fill(endpoints: string, opts: { prefix: string; count: number; size: number; del?: boolean; concurrency?: number }): Promise<void> {
-  const client = new Etcd3({ hosts: endpoints.split(',') });
+export async function fill(endpoints: Members, opts: { prefix: string; count: number; size: number; del?: boolean; concurrency?: number }): Promise<void> {
+  const client = clientFor(endpoints);
   try {
     const value = Buffer.alloc(opts.size, 'x');
     const step = opts.concurrency ?? 32;
