@@ -46,12 +46,22 @@ describe('the cluster member controller (pure plan)', () => {
     assert.match((a as { why: string }).why, /master-2 is not healthy/);
   });
 
-  it('removes the member of a node that is gone, only when the rest are healthy', () => {
+  it('removes the dead member of a node that is gone once a new node waits, only when the rest are healthy', () => {
     const three = [m0, member(2n, 'master-1', 'http://p1', { healthy: false }), member(3n, 'master-2', 'http://p2')];
-    assert.deepEqual(planMembership(three, [], ['master-0', 'master-2', 'master-3']), { kind: 'remove', id: 2n, name: 'master-1', why: 'its node master-1 is gone' });
+    const newcomer = [node('master-3', 'http://p3')];
+    assert.deepEqual(planMembership(three, newcomer, ['master-0', 'master-2', 'master-3']), { kind: 'remove', id: 2n, name: 'master-1', why: 'its node master-1 is gone' });
     const twoSick = [m0, member(2n, 'master-1', 'http://p1', { healthy: false }), member(3n, 'master-2', 'http://p2', { healthy: false })];
-    assert.equal(planMembership(twoSick, [], ['master-0', 'master-2']).kind, 'wait', 'removing master-1 would leave an unhealthy master-2 beside master-0');
-    assert.equal(planMembership(three, [node('master-3', 'http://p3')], ['master-0', 'master-1', 'master-2', 'master-3']).kind, 'wait', 'nothing is added while master-1 is unhealthy');
+    assert.equal(planMembership(twoSick, newcomer, ['master-0', 'master-2', 'master-3']).kind, 'wait', 'removing master-1 would leave an unhealthy master-2 beside master-0');
+    assert.equal(planMembership(three, newcomer, ['master-0', 'master-1', 'master-2', 'master-3']).kind, 'wait', 'nothing is added while master-1 is unhealthy');
+  });
+
+  it('never removes a member because its Node is late to register (a cluster coming up)', () => {
+    const booting = [m0, member(2n, 'master-1', 'http://p1', { healthy: false }), member(3n, 'master-2', 'http://p2')];
+    const pods = [node('master-0', 'http://p0', { ready: true }), node('master-1', 'http://p1', { revision: 1, targetRevision: 1 }), node('master-2', 'http://p2', { ready: true })];
+    assert.equal(planMembership(booting, pods, ['master-0', 'master-2']).kind, 'wait');
+    assert.equal(planMembership(booting, [], ['master-0', 'master-2']).kind, 'wait');
+    const healthyButUnregistered = [m0, member(2n, 'master-1', 'http://p1'), member(3n, 'master-2', 'http://p2')];
+    assert.equal(planMembership(healthyButUnregistered, [node('master-3', 'http://p3')], ['master-0', 'master-2', 'master-3']).kind, 'add-learner', 'a member that answers is never removed');
   });
 
   it('reads the peer URL from an etcd pod, whatever the command looks like', () => {

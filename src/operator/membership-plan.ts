@@ -3,7 +3,8 @@
  * back after a single-member restore, and shrink it when a host is gone. At most one change at
  * a time, and none while a voting member is unhealthy:
  *
- *   remove a member whose node is gone (the Node object was deleted, as when its Machine is),
+ *   remove a dead member whose node is gone (its Node deleted, as when its Machine is) once a new
+ *     node waits to join,
  *   promote a started learner (etcd refuses until it has caught up: try again next sync),
  *   wait while a learner or an added member has not caught up or started,
  *   add a learner for a node whose etcd pod runs its target revision but is not a member.
@@ -46,11 +47,15 @@ export function planMembership(members: MemberView[], nodes: EtcdNodeView[], exi
   const nodeOf = (m: MemberView) => nodes.find((n) => (n.peerURL && m.peerURLs.includes(n.peerURL)) || n.nodeName === m.name);
 
   if (existingNodes) {
+    // A member goes only when its host was replaced, never because a Node is late to register:
+    // its Node is gone, it does not answer, and a new node waits to join (its etcd pod runs,
+    // with a peer URL no member has).
+    const waiting = nodes.some((n) => n.peerURL && existingNodes.includes(n.nodeName) && !byPeer(n.peerURL));
     const gone = members.filter((m) => {
       const name = nodeOf(m)?.nodeName ?? m.name;
-      return name !== '' && !existingNodes.includes(name);
+      return name !== '' && !existingNodes.includes(name) && !m.healthy;
     });
-    for (const m of gone) {
+    for (const m of waiting ? gone : []) {
       const label = m.name || m.id.toString(16);
       // A learner or a member that never started holds no vote: it can always go.
       if (m.isLearner || !m.started) return { kind: 'remove', id: m.id, name: label, why: `its node ${label} is gone` };
