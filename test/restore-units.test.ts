@@ -7,6 +7,7 @@ import { etcdFlag, initialClusterFor, standingOf } from '../src/etcd/discover.js
 import { discoverFirst } from '../src/etcd/pod.js';
 import type { Member } from '../src/etcd/members.js';
 import { peerURLOfPod, planMembership, type EtcdNodeView, type MemberView } from '../src/operator/membership-plan.js';
+import { planInstalls } from '../src/operator/rollout/progress.js';
 import { bumpAmount, DEFAULT_BUMP } from '../src/restore/bump-default.js';
 import { pickBackup, RESTORE_USAGE, UsageError } from '../src/restore/backup-dir.js';
 import { compareStores, objectRefOf, type StoredObject } from '../src/restore/stale-state.js';
@@ -68,6 +69,31 @@ describe('the cluster member controller (pure plan)', () => {
     const wrapped = discoverFirst(['/usr/bin/etcd'], ['--name=$(NODE_NAME)', '--initial-advertise-peer-urls=http://127.0.0.1:2380'], ['http://127.0.0.1:3379']);
     assert.equal(peerURLOfPod([{ name: 'etcd', ...wrapped }]), 'http://127.0.0.1:2380');
     assert.equal(peerURLOfPod([{ name: 'etcd', command: ['etcd'], env: [{ name: 'ETCD_INITIAL_ADVERTISE_PEER_URLS', value: 'https://10.0.0.2:2380' }] }]), 'https://10.0.0.2:2380');
+  });
+});
+
+describe('the installer goes by Node objects when there are any', () => {
+  const pods = (rev: number, ...names: string[]) => names.map((nodeName) => ({ nodeName, revision: rev, ready: true }));
+  it('drops a deleted node, adds a new one, and gives no target to a NotReady node (and takes back one it had)', () => {
+    const statuses = [
+      { nodeName: 'master-0', currentRevision: 2 },
+      { nodeName: 'master-1', currentRevision: 1, targetRevision: 2 },
+      { nodeName: 'master-2', currentRevision: 1 },
+    ];
+    const nodes = [
+      { name: 'master-0', ready: true },
+      { name: 'master-1', ready: false },
+      { name: 'master-3', ready: true },
+    ];
+    const plan = planInstalls(statuses, pods(2, 'master-0'), 2, 1, true, nodes);
+    assert.deepEqual(plan.removed, ['master-2']);
+    assert.deepEqual(plan.nodes, [
+      { nodeName: 'master-0', currentRevision: 2 },
+      { nodeName: 'master-1', currentRevision: 1, targetRevision: 0 },
+      { nodeName: 'master-3', currentRevision: 0, targetRevision: 2 },
+    ]);
+    assert.deepEqual(plan.started, ['master-3'], 'the lost master-1 does not hold the rollout of master-3');
+    assert.deepEqual(planInstalls(statuses, pods(2, 'master-0'), 2, 1, true).nodes.map((n) => n.nodeName), ['master-0', 'master-1', 'master-2'], 'without Nodes, as before');
   });
 });
 
