@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       ours.push(r.ms);
       if (args.includes('--verbose')) process.stdout.write(r.stdout);
       const titles = new Map<string, string>();
-      for (const m of r.stdout.matchAll(/^\[(\d+)\/\d+\] (.*)$/gm)) titles.set(m[1]!, m[2]!.split(':')[0]!.slice(0, 60));
+      for (const m of r.stdout.matchAll(/^\[(\d+)\/\d+\] (.*)$/gm)) titles.set(m[1]!, m[2]!.replace(/\s*\(.*$/, '').slice(0, 70));
       for (const m of r.stdout.matchAll(/^\[(\d+)\] done in ([\d.]+)s$/gm)) {
         const name = `${m[1]}. ${titles.get(m[1]!) ?? ''}`;
         steps.set(name, [...(steps.get(name) ?? []), Number(m[2]) * 1000]);
