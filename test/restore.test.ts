@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readdirSync, r
 import { basename, join, relative } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { hostPaths } from '../src/home/layout.js';
-import { restorePaths } from '../src/restore/paths.js';
+import { restorePaths } from '../src/recovery/paths.js';
 import { waitFor } from '../src/util/time.js';
 import { assertOneLineError, projectRoot, type CliResult } from './helpers/cli.js';
 import { backupFiles } from './helpers/backups.js';

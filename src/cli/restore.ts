@@ -43,7 +43,7 @@ export function register(program: Command): void {
     const target = resolveTarget(flags);
     if (!target.home || !target.cluster) throw new UserError('restore works on a home (--home): it stops and starts the hosts\' static pods; --endpoints is not enough');
     if (flags.host && flags.recoveryHost) throw new UserError('--host restores one host alone (cluster-restore.sh); --recovery-host picks the host of the whole recovery: give one of them');
-    const { RESTORE_USAGE, UsageError } = await import('../restore/backup-dir.js');
+    const { RESTORE_USAGE, UsageError } = await import('../recovery/backup-dir.js');
     try {
       await run(dir, flags, target.home, target.cluster, target.conn);
     } catch (err) {
@@ -56,7 +56,7 @@ export function register(program: Command): void {
 async function run(dir: string | undefined, flags: RestoreFlags, home: string, cluster: NonNullable<ReturnType<typeof resolveTarget>['cluster']>, conn: ReturnType<typeof resolveTarget>['conn']): Promise<void> {
   const { printPreview, printPlan, printRestoreEvent } = await import('./printers/restore.js');
   if (flags.preview) {
-    const { previewRestore } = await import('../restore/preview.js');
+    const { previewRestore } = await import('../recovery/preview.js');
     const report = await previewRestore({ home, cluster, conn, backupDir: dir, ignoreVersionSkew: Boolean(flags.ignoreVersionSkew) });
     process.stdout.write(printPreview(report, flags.writeOut));
     return;
@@ -66,7 +66,7 @@ async function run(dir: string | undefined, flags: RestoreFlags, home: string, c
     if (!/^\d+$/.test(flags.bumpRevision) || BigInt(flags.bumpRevision) <= 0n) throw new UserError(`--bump-revision ${flags.bumpRevision}: want a positive whole number of revisions`);
     bump = BigInt(flags.bumpRevision);
   }
-  const { runRestore } = await import('../restore/run.js');
+  const { runRestore } = await import('../recovery/run.js');
   const { etcdctlBinary } = await import('../restore/snapshot-restore.js');
   const report = (e: Parameters<typeof printRestoreEvent>[0]) => {
     const { out, err } = printRestoreEvent(e);
@@ -109,7 +109,7 @@ async function run(dir: string | undefined, flags: RestoreFlags, home: string, c
         `Next, bring the other hosts back: kubectl patch etcd cluster -p='{"spec": {"forceRedeploymentReason": "recovery-<date>"}}' --type=merge, then the same for kubeapiserver.`,
       ]
     : ['The control plane is restored.'];
-  const { lostHosts } = await import('../restore/run.js');
+  const { lostHosts } = await import('../recovery/run.js');
   const lost = lostHosts(home, cluster);
   if (!flags.host && lost.length) lines.push(`Lost hosts not brought back: ${lost.join(', ')}: replace each with \`etcd-ops host replace <host>\`.`);
   lines.push(`Journal: ${result.journal}`);

@@ -16,6 +16,9 @@ import { existingNodes } from './nodes.js';
 import { exitOnNewCluster } from './cluster-identity.js';
 import { NODE_LIFECYCLE_SYNC_MS, syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
+import { BackupMetrics } from './backup-metrics.js';
+import { syncBackups } from './backup.js';
+import { loadClusterFile } from '../home/cluster-file.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
 import { syncInstalls } from './rollout/installer.js';
@@ -30,6 +33,8 @@ export interface OperatorFlags {
   /** Where to serve Prometheus metrics; 0: nowhere. */
   metricsPort: number;
   metricsAddress?: string;
+  /** The home the hosts live in: the backup controller writes to their folders. */
+  home?: string;
 }
 
 export const ELECTION_TTL_SECONDS = 15;
@@ -54,6 +59,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const conn: Connection = { endpoints: flags.etcdEndpoints, tls: flags.etcdTls, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
   const metrics = new OperatorMetrics();
+  // Registered on every replica, so each serves the names; only the leader sets values.
+  const backupMetrics = new BackupMetrics(metrics.registry);
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
   const stop = (code: number) => {
@@ -94,6 +101,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const nodes = () => existingNodes(ctx);
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
+  const backupEnv = flags.home ? { home: flags.home, cluster: loadClusterFile(flags.home), conn, metrics: backupMetrics, runner: `${flags.nodeName}/${process.pid}` } : undefined;
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
     ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
@@ -106,6 +114,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
     ['NodeLifecycle', () => syncNodeLifecycle(ctx), NODE_LIFECYCLE_SYNC_MS],
+    ...(backupEnv ? [['Backup', () => syncBackups(ctx, backupEnv), Math.max(flags.resyncMs, 2000)] as [string, () => Promise<unknown>, number]] : []),
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

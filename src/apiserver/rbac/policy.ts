@@ -100,12 +100,19 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
       // member controller drop hosts whose Node is gone.
       rule([...READ, 'update', 'patch'], [''], ['nodes', 'nodes/status']),
       rule(READ, ['coordination.k8s.io'], ['leases']),
+      // The backup controller: it reads the schedules and reports on them, makes a run
+      // (an EtcdBackup) per scheduled time and prunes old runs, and finds a claim's volume.
+      rule(READ, ['config.openshift.io'], ['backups']),
+      rule(['get', 'update', 'patch'], ['config.openshift.io'], ['backups/status']),
+      rule([...READ, 'create', 'delete'], ['operator.openshift.io'], ['etcdbackups']),
+      rule(['get', 'update', 'patch'], ['operator.openshift.io'], ['etcdbackups/status']),
+      rule(READ, [''], ['persistentvolumes']),
     ],
   },
   {
     // Bound only in OPERATOR_NAMESPACES: encryption keys, encryption-config revisions, state, events.
     name: 'system:etcd-ops:operator-namespaced',
-    rules: [rule(READ_WRITE, [''], ['secrets', 'configmaps', 'events']), rule(READ, [''], ['pods'])],
+    rules: [rule(READ_WRITE, [''], ['secrets', 'configmaps', 'events']), rule(READ, [''], ['pods', 'persistentvolumeclaims'])],
   },
   {
     // The agents read which revision the operator targets for their node, and register their Node.

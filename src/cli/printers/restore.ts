@@ -1,6 +1,6 @@
-import type { RestoreEvent } from '../../restore/events.js';
-import { formatStaleState } from '../../restore/stale-report-text.js';
-import type { StaleStateReport } from '../../restore/stale-state.js';
+import type { RestoreEvent } from '../../recovery/events.js';
+import { formatStaleState } from '../../recovery/stale-report-text.js';
+import type { StaleStateReport } from '../../recovery/stale-state.js';
 import { stringifyBig } from '../../util/bigjson.js';
 
 const secs = (ms: number) => `${Math.round(ms / 100) / 10}s`;

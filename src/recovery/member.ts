@@ -16,7 +16,7 @@ import { fsyncDir, moveAside, writeFileAtomic } from '../util/fsx.js';
 import type { RestoreEvent } from './events.js';
 import { hasMemberData } from '../etcd/discover.js';
 import { restorePaths } from './paths.js';
-import { snapshotRestore } from './snapshot-restore.js';
+import { snapshotRestore } from '../restore/snapshot-restore.js';
 
 /** Marks the single-member pod the restore starts, as OpenShift names it restore-etcd. */
 export const RESTORE_POD_ANNOTATION = 'etcd-ops.io/restore-pod';
