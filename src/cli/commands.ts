@@ -12,6 +12,7 @@ import { register as apiserver } from './apiserver.js';
 import { register as snapshot } from './snapshot.js';
 import { register as operator } from './operator.js';
 import { register as backup } from './backup.js';
+import { register as restore } from './restore.js';
 import { register as consoleCmd } from './console.js';
 
 /**
@@ -20,4 +21,4 @@ import { register as consoleCmd } from './console.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup, consoleCmd];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup, restore, consoleCmd];

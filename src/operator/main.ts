@@ -11,6 +11,9 @@ import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
 import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
+import { syncMembership } from './etcd-membership.js';
+import { existingNodes } from './nodes.js';
+import { exitOnNewCluster } from './cluster-identity.js';
 import { NODE_LIFECYCLE_SYNC_MS, syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
 import { BackupMetrics } from './backup-metrics.js';
@@ -73,6 +76,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     log(`metrics on http://${address}:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
+  void exitOnNewCluster(conn, log, () => stop(1));
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
   // 15 s, as controller-runtime's leases: long enough that the leader's keep-alive moves off a
@@ -87,11 +91,14 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
 
   const etcdHealthy = async () => {
     try {
-      return (await observeMembers(conn)).unhealthy.length === 0;
+      // A member still joining counts as not healthy: etcd members change one at a time.
+      const v = await observeMembers(conn);
+      return v.unhealthy.length === 0 && v.joining.length === 0;
     } catch {
       return false;
     }
   };
+  const nodes = () => existingNodes(ctx);
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
   const backupEnv = flags.home ? { home: flags.home, cluster: loadClusterFile(flags.home), conn, metrics: backupMetrics, runner: `${flags.nodeName}/${process.pid}` } : undefined;
@@ -99,10 +106,11 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
     ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
     ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
-    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
+    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true, nodes), flags.resyncMs],
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
-    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
+    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy, nodes), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
+    ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), flags.resyncMs],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
     ['NodeLifecycle', () => syncNodeLifecycle(ctx), NODE_LIFECYCLE_SYNC_MS],

@@ -96,7 +96,8 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
       rule([...READ, 'update', 'patch'], ['operator.openshift.io'], ['kubeapiservers', 'kubeapiservers/status', 'etcds', 'etcds/status', 'openshiftapiservers', 'openshiftapiservers/status', 'authentications', 'authentications/status']),
       rule(READ, ['config.openshift.io'], ['apiservers', 'proxies']),
       rule(READ, [''], ['namespaces']),
-      // The node lifecycle controller: NotReady when a node's heartbeat stops; members follow the nodes.
+      // The node lifecycle controller: NotReady when a node's heartbeat stops; the installer and the
+      // member controller drop hosts whose Node is gone.
       rule([...READ, 'update', 'patch'], [''], ['nodes', 'nodes/status']),
       rule(READ, ['coordination.k8s.io'], ['leases']),
       // The backup controller: it reads the schedules and reports on them, makes a run
