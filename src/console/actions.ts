@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { listFolder } from '../backup/catalog.js';
+import { listFolder, type CatalogEntry } from '../backup/catalog.js';
 import { drillAndRecord } from '../backup/drill-record.js';
 import { makeBackup } from '../backup/make.js';
 import { chooseHost } from '../backup/placement.js';
@@ -20,12 +20,15 @@ import { humanizeBytes } from '../etcd/humanize.js';
 import { ApiError } from '../kube/client.js';
 import { requestKeyRotation, rotationDone, setEncryptionMode, checkEncryptionMode, modeSettled } from '../operator/encryption/admin.js';
 import { encryptionReport } from '../operator/encryption/report.js';
+import { BACKUPS } from '../operator/backup.js';
+import { previewRestore } from '../recovery/preview.js';
+import { objectLabel, type ObjectRef, type StaleStateReport } from '../recovery/stale-state.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { recordConsoleEvent } from './events.js';
 import type { Hub } from './hub.js';
 import { backupFolders } from './pages.js';
 import { homeMembers } from './sampler.js';
-import type { ActionRecord, EncryptionView } from './wire.js';
+import type { ActionRecord, EncryptionView, RestorePreview } from './wire.js';
 
 /** A request the console refuses, with the HTTP status to answer. */
 export class ActionError extends Error {
@@ -62,7 +65,7 @@ export class Actions {
   /** Starts an action; answers at once with its record, the work goes on in the background. */
   start(kind: string, body: Body): ActionRecord {
     const run = this.plan(kind, body);
-    if (run.exclusive && this.hub.actions.some((a) => a.state === 'running' && a.kind !== 'encryption-mode' && a.kind !== 'encryption-rotate' && !a.kind.endsWith('-plan'))) {
+    if (run.exclusive && this.hub.actions.some((a) => a.state === 'running' && a.kind !== 'encryption-mode' && a.kind !== 'encryption-rotate' && a.kind !== 'restore-preview' && !a.kind.endsWith('-plan'))) {
       throw new ActionError(409, 'another backup, drill or defrag is running: wait for it to finish');
     }
     const rec: ActionRecord = { id: randomBytes(6).toString('hex'), kind, title: run.title, state: 'running', started: Date.now(), lines: [], cli: run.cli };
@@ -179,6 +182,35 @@ export class Actions {
           },
         };
       }
+      case 'restore-preview': {
+        const e = this.etcd();
+        const location = str(body, 'location');
+        const stamp = str(body, 'stamp');
+        if (!location || !stamp) throw new ActionError(400, 'name the backup: location and stamp');
+        return {
+          title: `Restore preview of ${stamp}`,
+          cli: `etcd-ops restore --preview <folder>`,
+          exclusive: false,
+          refresh: [],
+          work: async (say, rec) => {
+            const { dir, entry } = await this.backupEntry(location, stamp);
+            if (!entry.snapshot || !entry.bundle) throw new UserError(`backup ${stamp} in ${dir} is not whole: ${entry.problem ?? 'a file is missing'}`);
+            rec.cli = `etcd-ops restore --preview --home ${e.home} ${dir}`;
+            say(`comparing backup ${stamp} (${dir}) with a snapshot of the live cluster; nothing is changed`);
+            const report = await previewRestore({
+              home: e.home,
+              cluster: e.cluster,
+              conn: e.conn,
+              backupDir: dir,
+              ignoreVersionSkew: false,
+              pair: { dir, snapshot: join(dir, entry.snapshot), bundle: join(dir, entry.bundle) },
+            });
+            const changed = report.resources.reduce((n, r) => n + r.revert.length + r.lose.length + r.resurrect.length, 0);
+            say(`${changed} object(s) differ, ${report.risks.length} risk(s) outside etcd`);
+            return previewForPage(location, stamp, dir, report);
+          },
+        };
+      }
       case 'defrag-plan':
       case 'defrag-run':
       case 'defrag-recover': {
@@ -248,14 +280,20 @@ export class Actions {
     return p.host;
   }
 
-  /** The snapshot of a listed backup, found in the server's own folders. */
-  private async backupPath(location: string, stamp: string): Promise<string> {
-    const schedules = (await this.o.kube.list({ group: 'config.openshift.io', version: 'v1alpha1', resource: 'backups' })).items;
+  /** A listed backup, found in the server's own folders (never a path from the page). */
+  private async backupEntry(location: string, stamp: string): Promise<{ dir: string; entry: CatalogEntry }> {
+    const schedules = (await this.o.kube.list(BACKUPS)).items;
     const folder = (await backupFolders(this.hub.ctx, schedules)).find((f) => f.id === location);
-    if (!folder) throw new UserError(`no backup folder "${location}" (only the hosts' and volumes' backups can be drilled here; pull a remote one first)`);
-    const e = listFolder(folder.dir).find((x) => x.stamp === stamp && x.snapshot);
-    if (!e) throw new UserError(`no backup ${stamp} in ${folder.dir}`);
-    return join(folder.dir, e.snapshot!);
+    if (!folder) throw new UserError(`no backup folder "${location}" (only the hosts' and volumes' backups are read here; pull a remote one first)`);
+    const entry = listFolder(folder.dir).find((x) => x.stamp === stamp && x.snapshot);
+    if (!entry) throw new UserError(`no backup ${stamp} in ${folder.dir}`);
+    return { dir: folder.dir, entry };
+  }
+
+  /** The snapshot of a listed backup. */
+  private async backupPath(location: string, stamp: string): Promise<string> {
+    const { dir, entry } = await this.backupEntry(location, stamp);
+    return join(dir, entry.snapshot!);
   }
 
   /** Follows the operator as `--wait` does, from the console's own refreshes of the report. */
@@ -290,6 +328,25 @@ export class Actions {
       this.hub.refresh('encryption');
     });
   }
+}
+
+const NAMES_SHOWN = 50;
+
+/** The report as JSON the page can take: revisions as text, at most NAMES_SHOWN names per list. */
+function previewForPage(location: string, stamp: string, dir: string, r: StaleStateReport): RestorePreview {
+  const names = (refs: ObjectRef[]) => refs.slice(0, NAMES_SHOWN).map(objectLabel);
+  return {
+    location,
+    stamp,
+    dir,
+    backup: { source: r.backup.source, revision: r.backup.revision.toString() },
+    current: { source: r.current.source, revision: r.current.revision.toString() },
+    resources: r.resources
+      .filter((x) => x.revert.length + x.lose.length + x.resurrect.length > 0)
+      .map((x) => ({ resource: x.resource, revert: x.revert.length, lose: x.lose.length, resurrect: x.resurrect.length, names: { revert: names(x.revert), lose: names(x.lose), resurrect: names(x.resurrect) } })),
+    risks: r.risks.map((x) => ({ kind: x.kind, resource: x.resource, object: objectLabel(x.object), change: x.change, detail: x.detail })),
+    unreadable: r.unreadable,
+  };
 }
 
 function ruleChoice(choice: string | undefined): { text: string; flag: string } {

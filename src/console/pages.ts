@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { listFolder, listHostFolders, type CatalogEntry } from '../backup/catalog.js';
+import { latestSnapshotName } from '../backup/names.js';
 import { claimTarget } from '../backup/placement.js';
 import { listRemote } from '../backup/remote.js';
 import { onHost } from '../backup/where.js';
@@ -57,9 +58,11 @@ export async function encryptionView(ctx: PageContext): Promise<EncryptionView> 
 
 // ---- Backups ------------------------------------------------------------------------------------
 
-function row(location: string, e: CatalogEntry): BackupRow {
+function row(location: string, e: CatalogEntry, newest: boolean): BackupRow {
   const d = e.record?.drill;
   return {
+    files: [e.snapshot, e.bundle].filter((x): x is string => Boolean(x)),
+    newest,
     location,
     stamp: e.stamp,
     time: e.time,
@@ -75,6 +78,12 @@ function row(location: string, e: CatalogEntry): BackupRow {
     ...(e.record?.scheduled ? { scheduled: e.record.scheduled.backup } : {}),
     ...(e.record?.run ? { run: e.record.run } : {}),
   };
+}
+
+/** A folder's rows; the one whose snapshot `etcd-ops restore <folder>` would take is marked. */
+function rowsOf(location: string, entries: CatalogEntry[]): BackupRow[] {
+  const taken = latestSnapshotName(entries.map((e) => e.snapshot).filter((x): x is string => Boolean(x)));
+  return entries.map((e) => row(location, e, e.snapshot !== undefined && e.snapshot === taken));
 }
 
 /** Where backups are, as folders the console can read: each host's, and each claim's volume. */
@@ -118,7 +127,7 @@ async function remoteLocation(ctx: PageContext, force: boolean): Promise<{ remot
   try {
     writeFileSync(join(tmp, 'rclone.conf'), conf, { mode: 0o600 });
     const entries = await listRemote(remote, { config: join(tmp, 'rclone.conf') });
-    location = { id: 'remote', kind: 'remote', name: remote, where: remote, rows: entries.map((x) => row('remote', x)) };
+    location = { id: 'remote', kind: 'remote', name: remote, where: remote, rows: rowsOf('remote', entries) };
   } catch (err) {
     location = { id: 'remote', kind: 'remote', name: remote, where: remote, rows: [], error: errorMessage(err) };
   } finally {
@@ -154,7 +163,7 @@ export async function backupsView(ctx: PageContext, o: { forceRemote?: boolean }
     kind: f.kind,
     name: f.name,
     where: f.dir,
-    rows: f.error ? [] : listFolder(f.dir).map((e) => row(f.id, e)),
+    rows: f.error ? [] : rowsOf(f.id, listFolder(f.dir)),
     ...(f.error ? { error: f.error } : {}),
   }));
   const { remote, location } = await remoteLocation(ctx, Boolean(o.forceRemote));

@@ -44,6 +44,10 @@ export interface BackupRow {
   drill?: { result: 'Passed' | 'Failed'; at: string; reason?: string; durationMs: number };
   scheduled?: string;
   run?: string;
+  /** The snapshot's and the resources archive's file names in the folder. */
+  files: string[];
+  /** The folder's newest complete backup: the one `etcd-ops restore <folder>` takes. */
+  newest: boolean;
 }
 
 export interface BackupLocation {
@@ -108,4 +112,16 @@ export interface DefragView {
   history: Array<{ time: string; reason: string; message: string; type: string; source: string }>;
   controller: Array<{ type: string; status: string; reason?: string; message?: string }>;
   stale?: string;
+}
+
+/** `restore --preview`'s report, as the page gets it (revisions as text; names capped per list). */
+export interface RestorePreview {
+  location: string;
+  stamp: string;
+  dir: string;
+  backup: { source: string; revision: string };
+  current: { source: string; revision: string };
+  resources: Array<{ resource: string; revert: number; lose: number; resurrect: number; names: { revert: string[]; lose: string[]; resurrect: string[] } }>;
+  risks: Array<{ kind: 'storage' | 'credentials' | 'local-volume'; resource: string; object: string; change: string; detail: string }>;
+  unreadable: number;
 }
