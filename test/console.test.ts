@@ -57,7 +57,7 @@ async function until(page: Page, what: string, fn: () => Promise<boolean>, timeo
   throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
 }
 
-describe('web console in Chromium against a control plane', { timeout: 300_000 }, () => {
+describe('web console in Chromium against a control plane', { timeout: 600_000 }, () => {
   let t: TestHome;
   let consoleProc: ChildProcess;
   let port: number;
@@ -283,7 +283,7 @@ describe('web console in Chromium against a control plane', { timeout: 300_000 }
     await show('encryption');
     const reasons = () => page.locator('[data-component] .encrypted-condition').evaluateAll((ps) => ps.map((p) => p.getAttribute('data-reason')));
     const settled = async () => (await page.locator('#encryption-progress').getAttribute('data-settled')) === 'true' && (await reasons()).every((r) => r === 'EncryptionCompleted');
-    await until(page, 'aescbc to be enabled (EncryptionCompleted everywhere)', settled, 150_000);
+    await until(page, 'aescbc to be enabled (EncryptionCompleted everywhere)', settled, 240_000);
     await page.locator('#rotate').click();
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor();
@@ -306,7 +306,7 @@ describe('web console in Chromium against a control plane', { timeout: 300_000 }
         }
         return (await page.locator('[data-action="encryption-rotate"][data-state="succeeded"]').count()) === 1;
       },
-      150_000,
+      240_000,
     );
     if (!shotTaken) await shot('encryption');
     assert.ok(seen.has('EncryptionInProgress'), `the page showed the migration in progress (saw ${[...seen].join(', ')})`);

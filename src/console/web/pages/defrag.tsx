@@ -22,7 +22,9 @@ export function Defrag({ s }: { s: State }) {
   const rule = choice === 'custom' ? custom : choice;
   const lastPlan = [...s.actions].reverse().find((a) => a.kind === 'defrag-plan' && a.state === 'succeeded');
   const plan = lastPlan?.result as PlanResult | undefined;
-  const planFits = plan && (choice === 'custom' ? plan.rule === custom : choice === 'all' ? plan.rule === 'dbSize > 0' : plan.rule === v?.ruleExpr);
+  // A plan made before the last defragment describes space that is gone: plan again.
+  const lastRun = [...s.actions].reverse().find((a) => a.kind === 'defrag-run' || a.kind === 'defrag-recover');
+  const planFits = plan && !(lastRun && lastPlan && lastRun.started > lastPlan.started) && (choice === 'custom' ? plan.rule === custom : choice === 'all' ? plan.rule === 'dbSize > 0' : plan.rule === v?.ruleExpr);
   const nospace = (v?.alarms ?? []).filter((a) => a.alarm === 'NOSPACE');
   if (!v) return <p class="muted">Loading…</p>;
   return (
@@ -111,7 +113,8 @@ export function Defrag({ s }: { s: State }) {
               <ol>
                 {plan.steps.map((st) => (
                   <li key={st.member}>
-                    {st.member} {st.leader ? '(the leader, last)' : ''}: {bytes(st.dbSize)}, {bytes(st.dbSize - st.dbSizeInUse)} to reclaim
+                    {st.member}
+                    {st.leader ? ' (the leader, last)' : ''}: {bytes(st.dbSize)}, {bytes(st.dbSize - st.dbSizeInUse)} to reclaim
                   </li>
                 ))}
               </ol>
