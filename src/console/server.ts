@@ -89,7 +89,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   function get(req: IncomingMessage, res: ServerResponse, url: URL, s: Session): void {
     if (url.pathname === '/' || url.pathname === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(indexHtml(s.csrf));
+      res.end(indexHtml(s.csrf, { meta: hub.get('meta'), overview: hub.get('overview') }));
       return;
     }
     const name = /^\/assets\/(app\.js|app\.css)$/.exec(url.pathname)?.[1] as keyof Assets | undefined;
@@ -158,7 +158,13 @@ function page(res: ServerResponse, code: number, title: string, html: string): v
   res.end(`<!doctype html><html lang="en"><meta charset="utf-8"><meta name="color-scheme" content="light dark"><title>${title} · etcd-ops console</title><h1>${title}</h1><p>${html}</p></html>`);
 }
 
-function indexHtml(csrf: string): string {
+/**
+ * The page, with the overview it opens on as inline JSON (a data block: the content security
+ * policy runs no inline script), so the first render is already filled; the stream brings the rest.
+ */
+function indexHtml(csrf: string, initial: Record<string, unknown>): string {
+  // `<` escaped: no value can close the script element.
+  const state = JSON.stringify(initial).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -171,6 +177,7 @@ function indexHtml(csrf: string): string {
 <script type="module" src="/assets/app.js"></script>
 </head>
 <body>
+<script type="application/json" id="initial-state">${state}</script>
 <div id="app"><p class="loading">Loading…</p></div>
 </body>
 </html>`;

@@ -29,7 +29,17 @@ export interface State {
 
 type Listener = (s: State) => void;
 
-let state: State = { connected: false, actions: [] };
+/** What the server put in the page: the overview, so the first render needs no round trip. */
+function initial(): Partial<State> {
+  try {
+    const v = JSON.parse(document.getElementById('initial-state')?.textContent ?? '{}') as Partial<State>;
+    return { meta: v.meta ?? undefined, overview: v.overview ?? undefined };
+  } catch {
+    return {};
+  }
+}
+
+let state: State = { connected: false, actions: [], ...initial() };
 const listeners = new Set<Listener>();
 
 function update(patch: Partial<State>): void {
