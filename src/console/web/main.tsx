@@ -73,7 +73,7 @@ function App() {
           </ul>
         </nav>
         <div class={`live ${s.connected ? 'on' : 'off'}`} role="status" id="live-status">
-          {s.connected ? 'live' : s.lostAt ? `reconnecting… (lost ${age(s.lostAt, now)})` : 'connecting…'}
+          {s.connected ? 'live' : s.ended ? 'session ended: log in again with the link a new etcd-ops console prints' : s.lostAt ? `reconnecting… (lost ${age(s.lostAt, now)})` : 'connecting…'}
         </div>
       </header>
       <main id="main">

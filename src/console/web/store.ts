@@ -18,6 +18,8 @@ export interface State {
   connected: boolean;
   /** When the stream dropped, while it is down. */
   lostAt?: number;
+  /** The server refused the stream: no reconnecting. */
+  ended?: boolean;
   meta?: Meta;
   overview?: OverviewView;
   history?: HistoryView;
@@ -96,15 +98,10 @@ export function connect(): void {
     const p = JSON.parse((e as MessageEvent).data) as Point;
     if (state.history) update({ history: appendPoint(state.history, p) });
   });
-  es.onopen = () => update({ connected: true, lostAt: undefined });
-  es.onerror = () => {
-    if (es.readyState === EventSource.CLOSED) {
-      // The server refused the stream (a lost session): a new login is needed.
-      update({ connected: false, lostAt: state.lostAt ?? Date.now() });
-      return;
-    }
-    update({ connected: false, lostAt: state.lostAt ?? Date.now() });
-  };
+  es.onopen = () => update({ connected: true, lostAt: undefined, ended: false });
+  // A dropped stream comes back by itself; a refused one (401: the console was restarted and its
+  // sessions are gone) is closed for good, and only a new login link helps.
+  es.onerror = () => update({ connected: false, lostAt: state.lostAt ?? Date.now(), ended: es.readyState === EventSource.CLOSED });
 }
 
 const csrf = () => document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? '';
