@@ -414,7 +414,7 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
 function unavailableAnswer(method: string, path: string, res: Raw): boolean {
   if (res.status === 504) return true;
   if (res.status === 503) return method === 'HEAD' || (/"reason":\s*"ServiceUnavailable"/.test(res.text) && /etcd is unavailable|authorization is not ready/.test(res.text));
-  if (res.status === 500) return /^\/(healthz|readyz|livez)(\/|\?|$)/.test(path) && /\[-\]etcd failed/.test(res.text);
+  if (res.status === 500) return /^\/(healthz|readyz|livez)(\/|\?|$)/.test(path) && (method === 'HEAD' || /\[-\]etcd failed/.test(res.text));
   return false;
 }
 
