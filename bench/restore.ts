@@ -78,7 +78,12 @@ async function bare(snapshot: string, tmp: string): Promise<{ restoreMs: number;
     return p;
   });
   try {
-    await waitFor('the bare cluster to be healthy', 300_000, () => (spawnSync(bins.etcdctl, ['--endpoints', members.map((m) => m.client).join(','), '--command-timeout', '2s', 'endpoint', 'health'], { env }).status === 0 ? true : undefined), 100);
+    try {
+      await waitFor('the bare cluster to be healthy', 300_000, () => (spawnSync(bins.etcdctl, ['--endpoints', members.map((m) => m.client).join(','), '--command-timeout', '2s', 'endpoint', 'health'], { env }).status === 0 ? true : undefined), 100);
+    } catch (err) {
+      const tails = members.map((m) => `${m.name}: ${readFileSync(`${m.dir}.log`, 'utf8').trimEnd().split('\n').slice(-5).join('\n  ')}`);
+      throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+    }
     const totalMs = Date.now() - t0;
     return { restoreMs, startMs: totalMs - restoreMs, totalMs };
   } finally {
