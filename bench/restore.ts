@@ -124,8 +124,16 @@ async function seedFloor(snapshot: string, tmp: string): Promise<{ totalMs: numb
     const joined = Date.now();
     let initial = `${first.name}=${first.peer}`;
     for (const m of members.slice(1)) {
-      const add = ctl(['member', 'add', m.name, '--learner', '--peer-urls', m.peer, '-w', 'json']);
-      if (add.status !== 0) throw new Error(`member add ${m.name}: ${add.stderr}`);
+      // Right after a promotion etcd refuses a new member ("unhealthy cluster") until the promoted
+      // one has been connected long enough: the operator waits for that too.
+      let refused = '';
+      const add = await waitFor(`etcd to accept ${m.name} as a learner`, 120_000, () => {
+        const r = ctl(['member', 'add', m.name, '--learner', '--peer-urls', m.peer, '-w', 'json']);
+        refused = r.stderr;
+        return r.status === 0 ? r : undefined;
+      }, 100).catch((err: Error) => {
+        throw new Error(`${err.message}: ${refused.trim().split('\n').pop()}`);
+      });
       // Member IDs are uint64: read them as text, JSON.parse would round them.
       const id = BigInt(/"member":\{"ID":(\d+)/.exec(add.stdout)?.[1] ?? '0').toString(16);
       initial = `${initial},${m.name}=${m.peer}`;
