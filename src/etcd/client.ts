@@ -47,7 +47,9 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
   if (o.faults === 'retry-once') {
     opts.faultHandling = {
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) }),
+      // A breaker sends calls to another member while one is failing. With a single member there is
+      // no other: an open breaker would only turn a slow etcd into refusals for everyone.
+      host: () => (o.endpoints.length > 1 ? circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) }) : noop),
     };
   }
   if (o.tls) {
