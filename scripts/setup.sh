@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what etcd-ops and its tests need on a fresh Debian machine (run as root):
 # npm dependencies, etcd 3.4 (etcd-server, etcd-client), kubectl (kubernetes-client), tmux, iproute2,
-# rclone (off-host backup copies) and promtool (prometheus: the alert rules' tests) when missing.
+# rclone (off-host backup copies), promtool (prometheus: the alert rules' tests) and chromium (the
+# console's browser test, driven by playwright-core: nothing downloads a browser) when missing.
 # ETCD_BIN / ETCDCTL_BIN point at other binaries and skip the etcd install.
 set -e
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ if ! command -v tmux >/dev/null 2>&1; then need="$need tmux"; fi
 if ! command -v ip >/dev/null 2>&1; then need="$need iproute2"; fi
 if ! command -v rclone >/dev/null 2>&1; then need="$need rclone"; fi
 if ! command -v promtool >/dev/null 2>&1; then need="$need prometheus"; fi
+if [ -z "$CHROMIUM_BIN" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then need="$need chromium"; fi
 if [ -n "$need" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing$need; install them (Debian packages) or set ETCD_BIN/ETCDCTL_BIN" >&2

@@ -8,4 +8,9 @@ describe('the code base', { timeout: 180_000 }, () => {
     const r = spawnSync(process.execPath, [`${projectRoot}node_modules/typescript/bin/tsc`, '--noEmit', '-p', projectRoot], { encoding: 'utf8' });
     assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
   });
+
+  it("type-checks the web console's page (DOM and JSX, its own tsconfig)", () => {
+    const r = spawnSync(process.execPath, [`${projectRoot}node_modules/typescript/bin/tsc`, '--noEmit', '-p', `${projectRoot}src/console/web`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
+  });
 });

@@ -8,6 +8,8 @@ import { AGE_SUFFIX } from './age.js';
 import { stampsInUse } from './in-use.js';
 import { parseBackupName } from './names.js';
 import { RECORD_RE, readRecord, type BackupRecord } from './record.js';
+import { hostBackupDir } from './where.js';
+import type { ClusterFile } from '../home/cluster-file.js';
 
 export interface FileInfo {
   name: string;
@@ -136,4 +138,12 @@ export function listFolder(dir: string): CatalogEntry[] {
 /** A complete backup not failed by its drill: one that retention must leave the newest of. */
 export function isGood(e: CatalogEntry): boolean {
   return e.complete && e.record?.drill?.result !== 'Failed';
+}
+
+/** Every host's var/lib/etcd-backups in a home, as `backup list` without a folder shows them. */
+export function listHostFolders(home: string, cluster: ClusterFile): Array<{ host: string; dir: string; entries: CatalogEntry[] }> {
+  return cluster.hosts.map((h) => {
+    const dir = hostBackupDir(home, h.name);
+    return { host: h.name, dir, entries: listFolder(dir) };
+  });
 }

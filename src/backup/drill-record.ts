@@ -1,7 +1,9 @@
 import { basename, dirname } from 'node:path';
 import { listFolder } from './catalog.js';
-import type { DrillReport } from './drill.js';
-import { drillSummary } from './drill.js';
+import type { AgeIdentity } from './age.js';
+import { drillBackup, drillSummary, locateBackup, type DrillReport } from './drill.js';
+import { whileReading } from './in-use.js';
+import { parseBackupName } from './names.js';
 import { ensureRecord } from './remote.js';
 import { writeRecord } from './record.js';
 
@@ -19,4 +21,16 @@ export async function recordDrill(r: DrillReport): Promise<string | undefined> {
   rec.drill = drillSummary(r);
   writeRecord(dir, rec);
   return dir;
+}
+
+/**
+ * `etcd-ops backup drill PATH` (and the console's "drill"): the drill, with the backup marked as
+ * being read so retention leaves it, and its result kept in the backup's record.
+ */
+export async function drillAndRecord(o: { path: string; bundle?: string; identity?: AgeIdentity; log?: (line: string) => void }): Promise<DrillReport> {
+  const where = locateBackup({ path: o.path, bundle: o.bundle });
+  const stamp = parseBackupName(basename(where.snapshotPath).replace(/\.age$/, ''))?.stamp ?? basename(where.snapshotPath);
+  const report = await whileReading(dirname(where.snapshotPath), stamp, 'drill', () => drillBackup({ path: where.snapshotPath, bundle: where.bundlePath, identity: o.identity, log: o.log }));
+  await recordDrill(report).catch(() => undefined);
+  return report;
 }

@@ -38,7 +38,8 @@ export function register(program: Command): void {
     { commandTimeoutMs: 10_000 },
   ).action(async (dir: string, flags: BackupFlags) => {
     if (flags.encryptTo.length && flags.passphraseFile) throw new UserError('give --encrypt-to or --passphrase-file, not both: age encrypts to recipients or to one passphrase');
-    const request = await backupRequest(dir, flags);
+    const { backupRequestFor } = await import('../backup/request.js');
+    const request = backupRequestFor(dir, resolveTarget(flags), { host: flags.host, force: flags.force, resourcesDir: flags.resourcesDir });
     const { printBackupEvent } = await import('./printers/backup.js');
     const report = (e: import('../backup/run.js').BackupEvent) => {
       const { out, err } = printBackupEvent(e);
@@ -98,18 +99,9 @@ export function register(program: Command): void {
     .option('--identity <file>', IDENTITY_HELP)
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (path: string, flags: { bundle?: string; identity?: string; writeOut: 'table' | 'json' }) => {
-      const { drillBackup } = await import('../backup/drill.js');
-      const { recordDrill } = await import('../backup/drill-record.js');
-      const { whileReading } = await import('../backup/in-use.js');
-      const { locateBackup } = await import('../backup/drill.js');
-      const { parseBackupName } = await import('../backup/names.js');
+      const { drillAndRecord } = await import('../backup/drill-record.js');
       const { formatDrill } = await import('./printers/backup-lifecycle.js');
-      const { dirname, basename } = await import('node:path');
-      const identity = await identityFrom(flags.identity);
-      const where = locateBackup({ path, bundle: flags.bundle });
-      const stamp = parseBackupName(basename(where.snapshotPath).replace(/\.age$/, ''))?.stamp ?? basename(where.snapshotPath);
-      const report = await whileReading(dirname(where.snapshotPath), stamp, 'drill', () => drillBackup({ path: where.snapshotPath, bundle: where.bundlePath, identity }));
-      await recordDrill(report).catch(() => undefined);
+      const report = await drillAndRecord({ path, bundle: flags.bundle, identity: await identityFrom(flags.identity) });
       process.stdout.write(formatDrill(report, flags.writeOut));
       if (report.result === 'Failed') process.exitCode = 2;
     });
@@ -133,11 +125,8 @@ export function register(program: Command): void {
       folders.push({ where: dir, entries: listFolder(dir) });
     } else {
       const { home, cluster } = requireHome(cmd.optsWithGlobals());
-      const { hostBackupDir } = await import('../backup/where.js');
-      for (const h of cluster.hosts) {
-        const d = hostBackupDir(home, h.name);
-        folders.push({ where: `${h.name} ${d}`, entries: listFolder(d) });
-      }
+      const { listHostFolders } = await import('../backup/catalog.js');
+      for (const f of listHostFolders(home, cluster)) folders.push({ where: `${f.host} ${f.dir}`, entries: f.entries });
     }
     process.stdout.write(formatList(folders, flags.writeOut));
   });
@@ -166,35 +155,4 @@ export function register(program: Command): void {
       const { formatTransfers } = await import('./printers/backup-lifecycle.js');
       process.stdout.write(formatTransfers('pulled', remote, await pullBackups(remote, dir, { config: flags.rcloneConfig, stamp: flags.stamp })));
     });
-}
-
-async function backupRequest(dir: string, flags: BackupFlags) {
-  const target = resolveTarget(flags);
-  const base = { dir, force: Boolean(flags.force) };
-  if (target.cluster && target.home) {
-    if (flags.resourcesDir) throw new UserError('--resources-dir goes with --endpoints; with --home the host\'s own folder is used (pick the host with --host)');
-    const { hostPaths } = await import('../home/layout.js');
-    const host = flags.host ? target.cluster.hosts.find((h) => h.name === flags.host) : target.cluster.hosts[0];
-    if (!host) throw new UserError(`no host "${flags.host}" in ${target.home}: hosts are ${target.cluster.hosts.map((h) => h.name).join(', ')}`);
-    const { join } = await import('node:path');
-    return {
-      ...base,
-      host: host.name,
-      resourcesRoot: join(hostPaths(target.home, host.name).root, 'etc/kubernetes'),
-      endpoint: host.clientURL,
-      conn: { ...target.conn, endpoints: [host.clientURL] },
-      memberDownHint: `start it (\`etcd-ops host start ${host.name}\`, or put its etcd-pod manifest back) and wait until it is healthy, or back up another host with --host`,
-    };
-  }
-  if (flags.host) throw new UserError('--host picks a host of a --home; with --endpoints, name the member in --endpoints and its folder with --resources-dir');
-  if (target.conn.endpoints.length !== 1) {
-    throw new UserError(`a backup is of one member: give exactly one endpoint in --endpoints (got ${target.conn.endpoints.length}), the member on this host`);
-  }
-  return {
-    ...base,
-    resourcesRoot: flags.resourcesDir,
-    endpoint: target.conn.endpoints[0]!,
-    conn: target.conn,
-    memberDownHint: 'check that the member is running and that --endpoints names it',
-  };
 }

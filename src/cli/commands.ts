@@ -13,6 +13,7 @@ import { register as snapshot } from './snapshot.js';
 import { register as operator } from './operator.js';
 import { register as backup } from './backup.js';
 import { register as restore } from './restore.js';
+import { register as consoleCmd } from './console.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -20,4 +21,4 @@ import { register as restore } from './restore.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup, restore];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup, restore, consoleCmd];

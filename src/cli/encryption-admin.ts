@@ -32,9 +32,8 @@ export function registerAdmin(encryption: Command): void {
       .description('sets spec.encryption.type on apiservers.config.openshift.io/cluster: aescbc, aesgcm or secretbox')
       .option('--wait', 'show progress until every resource is encrypted'),
   ).action(async (mode: string, flags: AdminFlags) => {
-    if (!['aescbc', 'aesgcm', 'secretbox'].includes(mode)) {
-      throw new UserError(`unknown encryption mode "${mode}": use aescbc, aesgcm or secretbox (or \`etcd-ops encryption disable\`)`);
-    }
+    const { checkEncryptionMode } = await import('../operator/encryption/admin.js');
+    checkEncryptionMode(mode, { identity: false });
     await setMode(flags, mode);
   });
 
@@ -53,74 +52,25 @@ export function registerAdmin(encryption: Command): void {
   ).action(async (flags: AdminFlags) => {
     await withKube(flags, async (kube) => {
       const { encryptionReport } = await import('../operator/encryption/report.js');
-      const before = await encryptionReport(kube);
-      if (before.mode === 'identity') throw new UserError('encryption is not enabled: there is no key to rotate; run `etcd-ops encryption enable aescbc` first');
-      const { COMPONENTS } = await import('../operator/encryption/components.js');
-      const reason = `rotate-${new Date().toISOString()}`;
-      for (const c of COMPONENTS) {
-        await kube.mergePatch(c.operator, 'cluster', { spec: { unsupportedConfigOverrides: { encryption: { reason } } } });
-      }
-      process.stdout.write(`asked for new encryption keys (reason ${reason})\n`);
-      const oldIds = new Map(before.components.map((c) => [c.component, latestKeyId(c)]));
-      if (flags.wait) await waitUntil(kube, flags.timeout, (r) => r.components.every((c) => latestKeyId(c) > (oldIds.get(c.component) ?? 0) && settled(c, r.mode)));
+      const { requestKeyRotation, rotationDone } = await import('../operator/encryption/admin.js');
+      const req = await requestKeyRotation(kube, await encryptionReport(kube));
+      process.stdout.write(`asked for new encryption keys (reason ${req.reason})\n`);
+      if (flags.wait) await waitUntil(kube, flags.timeout, (r) => rotationDone(req, r));
     });
   });
 }
 
 async function setMode(flags: AdminFlags, mode: string): Promise<void> {
   await withKube(flags, async (kube) => {
-    const { CONFIG } = await import('../kube/client.js');
-    await kube.mergePatch(CONFIG('apiservers'), 'cluster', { spec: { encryption: { type: mode } } });
-    process.stdout.write(`apiserver.config.openshift.io/cluster: spec.encryption.type is now ${mode}\n`);
-    if (flags.wait) await waitUntil(kube, flags.timeout, (r) => r.components.every((c) => settled(c, mode)));
+    const { setEncryptionMode, modeSettled } = await import('../operator/encryption/admin.js');
+    process.stdout.write(`${await setEncryptionMode(kube, mode)}\n`);
+    if (flags.wait) await waitUntil(kube, flags.timeout, (r) => modeSettled(r, mode));
   });
-}
-
-function latestKeyId(c: EncryptionReport['components'][number]): number {
-  return Math.max(0, ...c.keys.map((k) => Number(/-(\d+)$/.exec(k.name)?.[1] ?? 0)));
-}
-
-/**
- * The latest key has the wanted mode, it writes, every resource was migrated to it, and the
- * operator has said so in the Encrypted condition.
- */
-function settled(c: EncryptionReport['components'][number], mode: string): boolean {
-  const reason = c.conditions.find((x) => x.type === 'Encrypted')?.reason;
-  const latest = c.keys.find((k) => Number(/-(\d+)$/.exec(k.name)?.[1]) === latestKeyId(c));
-  if (!latest) return mode === 'identity' && reason === 'EncryptionDisabled';
-  const writes = latest.mode === 'identity' ? c.writeKey === 'identity' : c.writeKey === `${latest.mode}:${latestKeyId(c)}`;
-  const said = reason === (mode === 'identity' ? 'DecryptionCompleted' : 'EncryptionCompleted');
-  return latest.mode === mode && writes && said && c.resources.every((r) => latest.migratedResources.includes(r));
-}
-
-/** A rough share of the work done: key made, rolled out, then resources migrated. */
-function progressOf(r: EncryptionReport, mode: string): { pct: number; stage: string } {
-  let sum = 0;
-  let stage = '';
-  for (const c of r.components) {
-    if (settled(c, mode)) {
-      sum += 100;
-      continue;
-    }
-    const latest = latestKeyId(c);
-    const writes = c.writeKey.endsWith(`:${latest}`) || (mode === 'identity' && c.writeKey === 'identity');
-    if (!latest) sum += 0;
-    else if (!writes) sum += 25;
-    else sum += 50 + (50 * (c.migration?.done.length ?? 0)) / c.resources.length;
-    if (!stage) {
-      const installing = r.nodes.some((n) => n.currentRevision !== r.latestRevision || n.targetRevision);
-      stage = installing
-        ? `rolling out revision ${r.latestRevision}: ${r.nodes.map((n) => `${n.nodeName}@${n.currentRevision}`).join(' ')}`
-        : c.migration && !c.migration.completed
-          ? `migrating ${c.migration.current ?? c.resources.join(', ')} (${c.migration.objects} objects rewritten)`
-          : `${c.component}: ${c.conditions.find((x) => x.type === 'Encrypted')?.message ?? 'waiting for the operator'}`;
-    }
-  }
-  return { pct: Math.round(sum / r.components.length), stage: stage || 'done' };
 }
 
 async function waitUntil(kube: import('../kube/client.js').KubeClient, timeoutMs: number, done: (r: EncryptionReport) => boolean): Promise<void> {
   const { encryptionReport } = await import('../operator/encryption/report.js');
+  const { encryptionProgress } = await import('../operator/encryption/admin.js');
   const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({ format: '{bar} {percentage}% | {stage}', stream: process.stderr, hideCursor: false, noTTYOutput: true, notTTYSchedule: 5000 });
   const deadline = Date.now() + timeoutMs;
@@ -137,7 +87,7 @@ async function waitUntil(kube: import('../kube/client.js').KubeClient, timeoutMs
         lastError = err;
       }
       if (r) {
-        const p = progressOf(r, r.mode);
+        const p = encryptionProgress(r, r.mode);
         bar.update(p.pct, { stage: p.stage });
         if (done(r)) break;
       }

@@ -22,13 +22,14 @@ export interface SpaceMetrics {
   error?: string;
 }
 
-export function fetchText(url: string, conn: Connection): Promise<string> {
+/** `agent`: a keep-alive agent, for a caller that scrapes every few seconds (no handshake each time). */
+export function fetchText(url: string, conn: Connection, agent?: import('node:http').Agent): Promise<string> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const tls = conn.tls ?? {};
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { timeout: conn.commandTimeoutMs, ...(u.protocol === 'https:' ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) },
+      { timeout: conn.commandTimeoutMs, ...(agent ? { agent } : {}), ...(u.protocol === 'https:' ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -70,4 +71,30 @@ export async function scrapeSpaceMetrics(conn: Connection, targets: Array<{ endp
       }
     }),
   );
+}
+
+/**
+ * The values of a few metric names in a Prometheus text page, each summed over its label sets
+ * (a histogram's `_count` names its count). A line scan: a member's page is ~150 KB and a console
+ * reads three every few seconds, where the full parser costs tens of milliseconds.
+ */
+export function metricValues(text: string, names: readonly string[]): Record<string, number> {
+  const wanted = new Set(names);
+  const out: Record<string, number> = {};
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (text.charCodeAt(start) !== 35 /* # */ && end > start) {
+      const line = text.slice(start, end);
+      const nameEnd = line.search(/[{ ]/);
+      const name = nameEnd < 0 ? line : line.slice(0, nameEnd);
+      if (wanted.has(name)) {
+        const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (!Number.isNaN(value)) out[name] = (out[name] ?? 0) + value;
+      }
+    }
+    start = end + 1;
+  }
+  return out;
 }

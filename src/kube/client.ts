@@ -46,6 +46,11 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /** The kubeconfig user this client acts as, when it came from a kubeconfig. */
+  get user(): string | undefined {
+    return this.target.user;
+  }
+
   async request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const url = new URL(path, this.target.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -138,4 +143,68 @@ export class KubeClient {
   delete(r: ResourceRef, name: string): Promise<KubeObject> {
     return this.request('DELETE', resourcePath(r, name));
   }
+
+  /**
+   * A watch stream (?watch=1), one callback per event; `onEnd` once when it ends for any reason
+   * (the server's timeout, an API server restarting, close()). Watching again is the caller's.
+   */
+  watch(r: ResourceRef, opts: { labelSelector?: string; resourceVersion?: string; timeoutSeconds?: number }, onEvent: (e: WatchEvent) => void, onEnd: (err?: Error) => void): { close(): void } {
+    const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true' });
+    if (opts.labelSelector) q.set('labelSelector', opts.labelSelector);
+    if (opts.resourceVersion) q.set('resourceVersion', opts.resourceVersion);
+    if (opts.timeoutSeconds) q.set('timeoutSeconds', String(opts.timeoutSeconds));
+    const url = new URL(`${resourcePath(r)}?${q}`, this.target.server);
+    let ended = false;
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      onEnd(err);
+    };
+    const req = request(
+      url,
+      {
+        agent: this.agent,
+        servername: 'localhost',
+        headers: { accept: 'application/json', ...(this.target.token ? { authorization: `Bearer ${this.target.token}` } : {}) },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          end(new ApiError(res.statusCode ?? 0, 'Unknown', `watch ${url.pathname}: HTTP ${res.statusCode}`));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (!line.trim()) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch {
+              // A line cut by a dying server: the caller lists again after the end anyway.
+            }
+          }
+        });
+        res.on('end', () => end());
+        res.on('error', (err) => end(err));
+        res.on('close', () => end());
+      },
+    );
+    req.on('error', (err) => end(err));
+    req.end();
+    return {
+      close: () => {
+        req.destroy();
+        end();
+      },
+    };
+  }
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject;
 }

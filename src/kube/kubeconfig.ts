@@ -8,6 +8,8 @@ export interface KubeTarget {
   ca?: string;
   token?: string;
   insecure?: boolean;
+  /** The kubeconfig's user name for the context (for messages: who acted). */
+  user?: string;
 }
 
 /** Reads the parts of a kubeconfig etcd-ops writes (token users, CA data or file). */
@@ -29,5 +31,5 @@ export function loadKubeconfig(path: string, context?: string): KubeTarget {
     : cluster['certificate-authority']
       ? readFileSync(cluster['certificate-authority'], 'utf8')
       : undefined;
-  return { server: cluster.server, ca, token: user.token, insecure: cluster['insecure-skip-tls-verify'] === true };
+  return { server: cluster.server, ca, token: user.token, insecure: cluster['insecure-skip-tls-verify'] === true, user: ctx.user };
 }

@@ -7,7 +7,7 @@ import type { Connection } from '../etcd/endpoints.js';
 import { endpointStatus } from '../etcd/status.js';
 import type { ClusterFile } from '../home/cluster-file.js';
 import { UserError } from '../util/errors.js';
-import { pickBackup } from './backup-dir.js';
+import { pickBackup, type BackupPair } from './backup-dir.js';
 import { checkBackup } from './checks.js';
 import { staleStateReport } from './run.js';
 import type { StaleStateReport } from './stale-state.js';
@@ -17,8 +17,9 @@ import type { StaleStateReport } from './stale-state.js';
  * the 4.10.7 risks, against the live cluster, changing nothing. The live side is a snapshot of a
  * healthy member, read with the same reader as the backup, in a private temp dir removed after.
  */
-export async function previewRestore(o: { home: string; cluster: ClusterFile; conn: Connection; backupDir: string | undefined; ignoreVersionSkew: boolean }): Promise<StaleStateReport> {
-  const pair = pickBackup(o.backupDir);
+export async function previewRestore(o: { home: string; cluster: ClusterFile; conn: Connection; backupDir: string | undefined; ignoreVersionSkew: boolean; pair?: BackupPair }): Promise<StaleStateReport> {
+  // A pair: one backup of a folder that holds several (the console's choice); else the folder's newest, as restore takes.
+  const pair = o.pair ?? pickBackup(o.backupDir);
   await checkBackup(pair, { etcdVersion: o.cluster.etcd.version, ignoreVersionSkew: o.ignoreVersionSkew });
   let source: { endpoint: string; revision: bigint; dbSize: bigint } | undefined;
   for (const h of o.cluster.hosts) {

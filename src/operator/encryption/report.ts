@@ -14,8 +14,8 @@ export interface ComponentReport {
   mode: string;
   writeKey: string;
   readKeys: string[];
-  keys: Array<{ name: string; mode: string; migratedResources: string[]; migratedTimestamp?: string }>;
-  migration?: { writeKey: number; current?: string; done: string[]; objects: number; completed: boolean };
+  keys: Array<{ name: string; mode: string; created?: string; migratedResources: string[]; migratedTimestamp?: string }>;
+  migration?: { writeKey: number; current?: string; done: string[]; objects: number; completed: boolean; resources?: Record<string, { objects: number; done: boolean }> };
   conditions: Condition[];
 }
 
@@ -23,6 +23,8 @@ export interface EncryptionReport {
   mode: string;
   latestRevision: number;
   nodes: Array<{ nodeName: string; currentRevision: number; targetRevision?: number }>;
+  /** kubeapiservers/cluster's NodeInstallerProgressing: where the revision rollout stands. */
+  nodeInstaller?: Condition;
   components: ComponentReport[];
 }
 
@@ -53,10 +55,24 @@ export async function encryptionReport(kube: KubeClient): Promise<EncryptionRepo
       mode,
       writeKey: dep ? keyName(dep.write) : 'identity',
       readKeys: dep ? dep.read.map(keyName) : [],
-      keys: keys.map((k) => ({ name: k.secretName, mode: k.mode, migratedResources: k.migratedResources, migratedTimestamp: k.migratedTimestamp?.toISOString() })),
-      migration: migration && { writeKey: migration.writeKey, current: migration.current, done: migration.done, objects: migration.objects, completed: migration.completed },
+      keys: keys.map((k) => ({
+        name: k.secretName,
+        mode: k.mode,
+        created: items.find((i) => i.metadata.name === k.secretName)?.metadata.creationTimestamp,
+        migratedResources: k.migratedResources,
+        migratedTimestamp: k.migratedTimestamp?.toISOString(),
+      })),
+      migration: migration && {
+        writeKey: migration.writeKey,
+        current: migration.current,
+        done: migration.done,
+        objects: migration.objects,
+        completed: migration.completed,
+        ...(migration.resources ? { resources: Object.fromEntries(Object.entries(migration.resources as Record<string, { objects: number; done: boolean }>).map(([r, v]) => [r, { objects: v.objects, done: v.done }])) } : {}),
+      },
       conditions: (op.status?.conditions ?? []).filter((x: { type: string }) => /Encrypt/.test(x.type)),
     });
   }
-  return { mode, latestRevision: latest, nodes: kas.status?.nodeStatuses ?? [], components };
+  const nodeInstaller = (kas.status?.conditions ?? []).find((x: Condition) => x.type === 'NodeInstallerProgressing');
+  return { mode, latestRevision: latest, nodes: kas.status?.nodeStatuses ?? [], ...(nodeInstaller ? { nodeInstaller } : {}), components };
 }
