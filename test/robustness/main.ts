@@ -1,0 +1,67 @@
+/**
+ * `npm run robustness -- [--scenario a,b|all] [--duration 5m] [--seed N] [--out DIR] [--settle 25s] [--list]`
+ * Runs each scenario on a fresh home, prints a summary table, writes JSON under --out.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../src/util/duration.js';
+import { passed, runScenario, type ScenarioResult } from './runner.js';
+import { SCENARIOS, scenario } from './scenarios.js';
+import { summaryTable } from './summary.js';
+
+function usage(message: string): never {
+  process.stderr.write(`robustness: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        scenario: { type: 'string', default: 'all' },
+        duration: { type: 'string', default: '1m' },
+        seed: { type: 'string', default: '1' },
+        out: { type: 'string' },
+        settle: { type: 'string', default: '25s' },
+        list: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    usage(`${(err as Error).message}: use --scenario, --duration, --seed, --out, --settle or --list`);
+  }
+  if (args.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.description}\n`);
+    return;
+  }
+  const names = args.scenario === 'all' ? SCENARIOS.map((s) => s.name) : args.scenario!.split(',').map((s) => s.trim());
+  try {
+    names.forEach(scenario);
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  if (!/^\d+$/.test(args.seed!)) usage(`--seed "${args.seed}" is not a whole number`);
+  let durationMs: number;
+  let settleMs: number;
+  try {
+    durationMs = parseDuration(args.duration!, '--duration');
+    settleMs = parseDuration(args.settle!, '--settle');
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  const out = args.out ? resolve(args.out) : mkdtempSync(join(tmpdir(), 'etcd-ops-robustness-results-'));
+  mkdirSync(out, { recursive: true });
+  process.stdout.write(`results in ${out}\n`);
+  const results: ScenarioResult[] = [];
+  for (const name of names) {
+    results.push(await runScenario({ scenario: name, durationMs, seed: Number(args.seed), out, settleMs }));
+    writeFileSync(join(out, 'summary.json'), JSON.stringify(results, null, 2));
+  }
+  process.stdout.write(`\n${summaryTable(results)}\n\nresults in ${out} (summary.json, <scenario>/result.json, <scenario>/history.json)\n`);
+  if (!results.every(passed)) process.exitCode = 1;
+}
+
+await main();
