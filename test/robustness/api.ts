@@ -238,7 +238,8 @@ export class ClientNodeApi implements Api {
   constructor(private readonly t: Target) {
     this.kc = new KubeConfig();
     this.kc.loadFromOptions({
-      clusters: [{ name: t.name, server: t.url, caData: Buffer.from(t.ca).toString('base64') }],
+      // Every serving certificate names localhost; an IP as the TLS server name is deprecated.
+      clusters: [{ name: t.name, server: t.url, caData: Buffer.from(t.ca).toString('base64'), tlsServerName: 'localhost' }],
       users: [{ name: 'admin', token: t.token }],
       contexts: [{ name: 'admin', cluster: t.name, user: 'admin' }],
       currentContext: 'admin',

@@ -413,11 +413,27 @@ export async function backup(lab: Lab): Promise<string | undefined> {
 
 type Report = Awaited<ReturnType<typeof encryptionReport>>;
 const KAS = 'openshift-kube-apiserver';
-const keyId = (r: Report) => Math.max(0, ...(r.components.find((c) => c.component === KAS)?.keys ?? []).map((k) => Number(/-(\d+)$/.exec(k.name)?.[1] ?? 0)));
+type Component = Report['components'][number];
+const idOf = (k: Component['keys'][number]) => Number(/-(\d+)$/.exec(k.name)?.[1] ?? 0);
+const newestKey = (c: Component) => [...c.keys].sort((a, b) => idOf(b) - idOf(a))[0];
+const keyId = (r: Report) => {
+  const k = newestKey(r.components.find((c) => c.component === KAS) ?? r.components[0]!);
+  return k ? idOf(k) : 0;
+};
+/**
+ * Every component writes with its newest key, that key is stamped migrated for all its resources,
+ * and the Encrypted condition says so: the rotation (and its migration) is over.
+ */
 const settled = (r: Report) =>
   r.components.every((c) => {
-    const reason = c.conditions.find((x) => x.type === 'Encrypted')?.reason;
-    return reason === 'EncryptionCompleted' && (!c.migration || c.migration.completed);
+    const k = newestKey(c);
+    return (
+      !!k &&
+      c.writeKey === `${k.mode}:${idOf(k)}` &&
+      !!k.migratedTimestamp &&
+      c.resources.every((res) => k.migratedResources.includes(res)) &&
+      c.conditions.find((x) => x.type === 'Encrypted')?.reason === 'EncryptionCompleted'
+    );
   });
 
 export async function report(lab: Lab): Promise<Report | undefined> {

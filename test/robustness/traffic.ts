@@ -89,7 +89,10 @@ export class Traffic {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const close of this.openStreams) close();
-    await Promise.race([Promise.all(this.loops), sleep(this.o.requestTimeoutMs * 2 + 5000)]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, this.o.requestTimeoutMs * 2 + 5000)));
+    await Promise.race([Promise.all(this.loops), bound]);
+    clearTimeout(timer);
   }
 
   close(): void {
@@ -129,12 +132,13 @@ export class Traffic {
       const b = beliefs.get(key);
       const r = rand();
       let op: Operation;
+      // Mostly what a controller does: read, then compare-and-swap; creates for keys believed absent.
       if (r < 0.22) op = await this.get(name, api, key);
       else if (r < 0.32) op = await this.list(name, api, { namespace: key.split('/')[0]! }, false);
-      else if (r < 0.47 || (b && !b.present && r < 0.7)) op = await this.create(name, api, key);
-      else if (r < 0.75) op = await this.update(name, api, key, b?.rv);
-      else if (r < 0.82) op = await this.update(name, api, key, undefined);
-      else if (r < 0.92) op = await this.remove(name, api, key, b?.rv);
+      else if (r < 0.44 || (b && !b.present && r < 0.8)) op = await this.create(name, api, key);
+      else if (r < 0.80) op = await this.update(name, api, key, b?.rv);
+      else if (r < 0.86) op = await this.update(name, api, key, undefined);
+      else if (r < 0.94) op = await this.remove(name, api, key, b?.rv);
       else op = await this.remove(name, api, key, undefined);
       learn(beliefs, op);
       const [lo, hi] = this.o.thinkMs;
