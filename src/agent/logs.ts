@@ -7,22 +7,12 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { logAttempts, logFileFor, parseCriLine, readLogFile, renderRecord, selectLog, type LogQuery } from './crilog.js';
 import { join } from 'node:path';
+import { queryBool } from './query.js';
 
 const FOLLOW_POLL_MS = 200;
 
 export interface ParsedLogQuery extends LogQuery {
   follow: boolean;
-}
-
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
-function bool(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  if (v === null || v === '') return false;
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new Error(`${name}: invalid value ${JSON.stringify(v)}: must be true or false`);
 }
 
 function int(q: URLSearchParams, name: string, min: number): number | undefined {
@@ -43,9 +33,9 @@ export function parseLogQuery(q: URLSearchParams, now = new Date()): ParsedLogQu
     if (Number.isNaN(sinceTime.getTime())) throw new Error(`sinceTime: invalid value ${JSON.stringify(sinceTimeRaw)}: must be RFC 3339`);
   } else if (sinceSeconds !== undefined) sinceTime = new Date(now.getTime() - sinceSeconds * 1000);
   return {
-    follow: bool(q, 'follow'),
-    previous: bool(q, 'previous'),
-    timestamps: bool(q, 'timestamps'),
+    follow: queryBool(q, 'follow'),
+    previous: queryBool(q, 'previous'),
+    timestamps: queryBool(q, 'timestamps'),
     tailLines: int(q, 'tailLines', 0),
     limitBytes: int(q, 'limitBytes', 1),
     sinceTime,

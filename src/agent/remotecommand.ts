@@ -4,6 +4,7 @@
  * adds the CLOSE signal ([255, channel]) so a client can end stdin without closing the socket.
  * Pure: framing, options and Status objects, no I/O.
  */
+import { queryBool } from './query.js';
 
 export const V5 = 'v5.channel.k8s.io';
 export const V4 = 'v4.channel.k8s.io';
@@ -58,20 +59,9 @@ export interface ExecOptions {
   tty: boolean;
 }
 
-const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
-function bool(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  if (v === null || v === '') return false;
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new Error(`${name}: invalid value ${JSON.stringify(v)}: must be true or false`);
-}
-
 /** PodExecOptions from the query, validated as the API server validates them. */
 export function parseExecOptions(q: URLSearchParams): ExecOptions {
-  const o: ExecOptions = { command: q.getAll('command'), stdin: bool(q, 'stdin'), stdout: bool(q, 'stdout'), stderr: bool(q, 'stderr'), tty: bool(q, 'tty') };
+  const o: ExecOptions = { command: q.getAll('command'), stdin: queryBool(q, 'stdin'), stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr'), tty: queryBool(q, 'tty') };
   if (o.command.length === 0 || o.command[0] === '') throw new Error('you must specify at least 1 command');
   if (!o.stdin && !o.stdout && !o.stderr) throw new Error('you must specify at least 1 of stdin, stdout, stderr');
   if (o.tty && o.stderr) throw new Error('stderr and tty cannot both be true: a terminal merges them');

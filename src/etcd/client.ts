@@ -29,11 +29,12 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
     hosts: o.endpoints,
     dialTimeout: o.dialTimeoutMs,
     grpcOptions: {
-      // A member cut off by a partition drops packets rather than resetting connections: find out
-      // within seconds, not at the next call's deadline (etcd lets clients ping every 5 s).
-      'grpc.keepalive_time_ms': 5_000,
-      'grpc.keepalive_timeout_ms': 3_000,
-      'grpc.keepalive_permit_without_calls': 1,
+      // Not shorter: etcd's server counts a ping on a connection without an open stream as a strike
+      // (grpc-go's policy, PermitWithoutStream off, no flag in etcd), and closes the connection after
+      // three as "too many pings", which opened the API server's circuit breakers. A member cut off
+      // by a partition is found by the calls' own deadlines and the breaker instead.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
       // grpc-js refuses answers over 4 MiB by default, so a list of a few large Secrets failed.
       // etcd's own Go client (and so kube-apiserver) accepts up to 2 GiB; batched reads and
       // migration pages need it too.

@@ -2,7 +2,8 @@
  * The authorizer's view of Roles, ClusterRoles and their bindings: listed once, then kept current
  * by one etcd watch per resource, as kube-apiserver's RBAC authorizer reads shared informers. A
  * watch that ends (compaction, etcd gone) lists everything again. Until the first list succeeds
- * the source is not synced and the server is not ready.
+ * the source is not synced and the server is not ready; after that, as an informer does, it keeps
+ * serving what it knows while it lists again (a slow etcd must not make every request a 503).
  */
 import type { IEvent } from 'etcd3';
 import type { KubeObject, Store } from '../../storage/store.js';
@@ -108,7 +109,6 @@ export class PolicyCache implements PolicySource {
       if (this.stopped || this.restarting) return;
       this.restarting = true;
       this.log(`RBAC cache: the ${kind} watch ended (${why}); listing again`);
-      this.synced = false;
       void this.start().finally(() => (this.restarting = false));
     };
     return watchPrefix(this.store.client, prefix, from, {
