@@ -5,6 +5,7 @@
  * a partition) steps down before its lease can expire. Short TTLs keep it quick.
  */
 import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createEtcdClient } from '../src/etcd/client.js';
 import { Election, leaderOf, mustStepDown, type ElectionOptions } from '../src/operator/election.js';
@@ -12,13 +13,40 @@ import { waitFor } from '../src/util/time.js';
 import { startEtcd, type StartedEtcd } from './helpers/etcd.js';
 
 const TTL_S = 3;
+
+/**
+ * A TCP proxy in front of etcd that can go silent: `cut()` stops forwarding both ways and keeps
+ * the connections open, as a partition does to an established connection (no reset, no answer).
+ */
+async function cuttableProxy(target: string): Promise<{ url: string; cut(): void; close(): void }> {
+  const u = new URL(target);
+  const pairs: Array<[Socket, Socket]> = [];
+  let cut = false;
+  const server = createServer((client) => {
+    const upstream = connect(Number(u.port), u.hostname);
+    pairs.push([client, upstream]);
+    client.on('data', (d) => !cut && upstream.write(d));
+    upstream.on('data', (d) => !cut && client.write(d));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut: () => void (cut = true),
+    close: () => {
+      for (const [a, b] of pairs) a.destroy(), b.destroy();
+      server.close();
+    },
+  };
+}
 const base = { ttlSeconds: TTL_S, retryMs: 200, renewDeadlineMs: 2000, callTimeoutMs: 500, log: () => {} };
 
 describe('operator leader election', { timeout: 90_000 }, () => {
   let etcd: StartedEtcd;
   const clients: Array<{ close(): void }> = [];
-  const candidate = (value: string, prefix: string, extra: Partial<ElectionOptions> = {}) => {
-    const c = createEtcdClient({ endpoints: [etcd.clientURL], dialTimeoutMs: 1000, faults: 'patient' });
+  const candidate = (value: string, prefix: string, extra: Partial<ElectionOptions> = {}, endpoints = [etcd.clientURL]) => {
+    const c = createEtcdClient({ endpoints, dialTimeoutMs: 1000, faults: 'patient' });
     clients.push(c);
     return { client: c, election: new Election(c, { ...base, prefix, value, ...extra }) };
   };
@@ -70,6 +98,31 @@ describe('operator leader election', { timeout: 90_000 }, () => {
     // ... and within the lease's TTL and a few looks, not a keep-alive timeout later.
     assert.ok(took <= TTL_S * 1000 + 5 * base.retryMs + 1500, `b elected ${took} ms after a died`);
     await b.election.resign();
+  });
+
+  it('takes over within the lease even when one of its members goes silent (a partition), without waiting for a keep-alive timeout', async () => {
+    const p = 'election/test-silent/';
+    const proxy = await cuttableProxy(etcd.clientURL);
+    try {
+      const a = candidate('a', p);
+      await a.election.campaign();
+      // b reaches etcd directly and through the proxy: half its calls use the proxy's connection.
+      const b = candidate('b', p, {}, [proxy.url, etcd.clientURL]);
+      let bElected = false;
+      const bDone = b.election.campaign().then(() => (bElected = true));
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(bElected, false);
+      proxy.cut();
+      const died = Date.now();
+      a.election.stop();
+      await bDone;
+      const took = Date.now() - died;
+      assert.equal(await owner(p), 'b');
+      assert.ok(took <= TTL_S * 1000 + 8 * base.retryMs + 4 * base.callTimeoutMs, `b elected ${took} ms after a died, one of its members silent`);
+      await b.election.resign();
+    } finally {
+      proxy.close();
+    }
   });
 
   it('hands over at once when the leader resigns', async () => {
