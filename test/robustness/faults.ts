@@ -36,9 +36,21 @@ export interface Lab {
   cleanups: Array<() => void>;
   /** Where the scenario may write (backups). */
   work: string;
+  /** The traffic's watchers, to cut their streams. */
+  traffic?: { dropWatches(): number };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Records a fault from now until the returned function is called, and says so in the log. */
+function begin(lab: Lab, what: string): (outcome?: string) => void {
+  lab.log(`${what} ...`);
+  const done = lab.rec.fault(what);
+  return (outcome?: string) => {
+    lab.log(`${what}${outcome ? `: ${outcome}` : ''}`);
+    done(outcome);
+  };
+}
 
 export function note(lab: Lab, what: string, value: unknown): void {
   (lab.notes[what] ??= []).push(value);
@@ -184,7 +196,7 @@ export async function killMember(lab: Lab, which: 'leader' | 'follower'): Promis
   const victim = which === 'leader' ? leader : pick(lab, hosts(lab).filter((h) => h !== leader));
   const pid = containerPid(lab, victim, 'etcd', 'etcd');
   if (!pid) return;
-  const done = lab.rec.fault(`SIGKILL etcd ${which} ${victim}`);
+  const done = begin(lab, `SIGKILL etcd ${which} ${victim}`);
   const at = Date.now();
   sigkill(pid);
   if (which === 'leader') {
@@ -200,7 +212,7 @@ export async function killApiServer(lab: Lab): Promise<void> {
   const victim = pick(lab, hosts(lab));
   const pid = containerPid(lab, victim, 'kube-apiserver', 'kube-apiserver');
   if (!pid) return;
-  const done = lab.rec.fault(`SIGKILL kube-apiserver ${victim}`);
+  const done = begin(lab, `SIGKILL kube-apiserver ${victim}`);
   const at = Date.now();
   sigkill(pid);
   const url = lab.t.cluster.hosts.find((h) => h.name === victim)!.apiServerURL;
@@ -216,7 +228,7 @@ export async function killOperator(lab: Lab): Promise<void> {
   if (!leader) return;
   const pid = containerPid(lab, leader.host, 'etcd-ops-operator', 'operator');
   if (!pid) return;
-  const done = lab.rec.fault(`SIGKILL operator leader ${leader.host}`);
+  const done = begin(lab, `SIGKILL operator leader ${leader.host}`);
   const at = Date.now();
   sigkill(pid);
   await operatorTakeover(lab, leader.key, at, 120_000);
@@ -228,7 +240,7 @@ export async function killOperator(lab: Lab): Promise<void> {
 export async function hostLoss(lab: Lab): Promise<void> {
   const leader = await waitLeader(lab);
   const victim = lab.rand() < 0.5 && leader ? leader : pick(lab, hosts(lab).filter((h) => h !== leader));
-  const done = lab.rec.fault(`host kill ${victim}${victim === leader ? ' (etcd leader)' : ''}`);
+  const done = begin(lab, `host kill ${victim}${victim === leader ? ' (etcd leader)' : ''}`);
   const at = Date.now();
   await cli(lab, ['host', 'kill', victim]);
   await sleep(Math.min(15_000 + lab.rand() * 15_000, Math.max(5000, remaining(lab))));
@@ -249,7 +261,7 @@ export async function partition(lab: Lab, which: 'leader' | 'follower' | 'operat
   if (which === 'operator') victim = op?.host ?? pick(lab, hosts(lab));
   else if (which === 'leader') victim = leader ?? pick(lab, hosts(lab));
   else victim = pick(lab, hosts(lab).filter((h) => h !== leader));
-  const done = lab.rec.fault(`isolate ${victim} (${[victim === leader && 'etcd leader', victim === op?.host && 'operator leader'].filter(Boolean).join(', ') || 'follower'})`);
+  const done = begin(lab, `isolate ${victim} (${[victim === leader && 'etcd leader', victim === op?.host && 'operator leader'].filter(Boolean).join(', ') || 'follower'})`);
   const at = Date.now();
   await cli(lab, ['host', 'isolate', victim]);
   const hold = 20_000 + lab.rand() * 20_000;
@@ -349,7 +361,7 @@ export function throttle(pid: number, dataDir: string, name: string): Throttle |
 async function diskSample(lab: Lab, host: string): Promise<{ fsync: [number, number]; commit: [number, number] } | undefined> {
   const h = lab.t.cluster.hosts.find((x) => x.name === host)!;
   try {
-    const text = await fetchText(h.metricsURL, quick(lab));
+    const text = await fetchText(`${h.metricsURL}/metrics`, quick(lab));
     const val = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     return {
       fsync: [val('etcd_disk_wal_fsync_duration_seconds_sum'), val('etcd_disk_wal_fsync_duration_seconds_count')],
@@ -377,7 +389,7 @@ export async function slowDisk(lab: Lab): Promise<void> {
     return;
   }
   lab.cleanups.push(th.release);
-  const done = lab.rec.fault(`slow disk etcd ${victim}${victim === leader ? ' (leader)' : ''}: ${th.how}`);
+  const done = begin(lab, `slow disk etcd ${victim}${victim === leader ? ' (leader)' : ''}: ${th.how}`);
   const hold = Math.min(40_000 + lab.rand() * 20_000, Math.max(10_000, remaining(lab)));
   await sleep(hold);
   const during = await diskSample(lab, victim);
@@ -389,11 +401,13 @@ export async function slowDisk(lab: Lab): Promise<void> {
 
 // ---- a backup directory that fills up ----
 
-/** A small tmpfs as the backup target: smaller than a snapshot, so the backup runs out of space. */
+/** A small tmpfs as the backup target: half the member's database, so the snapshot cannot fit. */
 export async function backupIntoFullDisk(lab: Lab): Promise<void> {
   const mnt = join(lab.work, `full-${Date.now()}`);
   mkdirSync(mnt, { recursive: true });
-  const sizeKiB = 512;
+  const st = await endpointStatuses(quick(lab));
+  const dbBytes = Math.max(0, ...st.map((x) => Number(x.status?.dbSize ?? 0)));
+  const sizeKiB = Math.max(64, Math.floor(dbBytes / 2048));
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k,mode=0700`, 'tmpfs', mnt], { encoding: 'utf8' });
   if (m.status !== 0) {
     note(lab, 'backupFull', `cannot mount a tmpfs here (${m.stderr.trim()}): not run`);
@@ -402,11 +416,11 @@ export async function backupIntoFullDisk(lab: Lab): Promise<void> {
   }
   const umount = () => void spawnSync('umount', ['-l', mnt]);
   lab.cleanups.push(umount);
-  const done = lab.rec.fault(`backup into a ${sizeKiB} KiB tmpfs`);
+  const done = begin(lab, `backup into a ${sizeKiB} KiB tmpfs`);
   const r = await cli(lab, ['backup', join(mnt, 'backup')], 180_000);
   const left = existsSync(join(mnt, 'backup')) ? readdirSync(join(mnt, 'backup')) : [];
   const stderr = r.stderr.trim();
-  note(lab, 'backupFull', { exit: r.code, stderrLines: stderr ? stderr.split('\n').length : 0, error: stderr.split('\n')[0]?.slice(0, 300), left });
+  note(lab, 'backupFull', { tmpfsKiB: sizeKiB, dbBytes, exit: r.code, stderrLines: stderr ? stderr.split('\n').length : 0, error: stderr.split('\n')[0]?.slice(0, 300), left });
   // The same backup into a roomy folder must still work: the failure left nothing broken.
   const ok = await cli(lab, ['backup', join(lab.work, `after-full-${Date.now()}`)], 180_000);
   note(lab, 'backupAfterFull', ok.code);
@@ -417,7 +431,7 @@ export async function backupIntoFullDisk(lab: Lab): Promise<void> {
 // ---- operations ----
 
 export async function defrag(lab: Lab): Promise<void> {
-  const done = lab.rec.fault('etcd-ops defrag --cluster');
+  const done = begin(lab, 'etcd-ops defrag --cluster');
   const r = await cli(lab, ['defrag', '--cluster', '--rule', 'dbSize > 0'], 300_000);
   note(lab, 'defrag', r.code === 0 ? 'ok' : `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   done(`exit ${r.code}`);
@@ -425,17 +439,19 @@ export async function defrag(lab: Lab): Promise<void> {
 
 export async function compact(lab: Lab): Promise<void> {
   const at = lab.rec.now();
-  const done = lab.rec.fault('etcd-ops compact');
+  const done = begin(lab, 'etcd-ops compact');
   const r = await cli(lab, ['compact']);
   const rev = Number(/compacted revision (\d+)/.exec(r.stdout)?.[1]);
   if (rev > 0) lab.rec.special({ kind: 'compaction', at, revision: rev });
   note(lab, 'compact', r.code === 0 ? rev : `exit ${r.code}`);
-  done(`exit ${r.code}`);
+  // Watchers behind the compaction only find out when they resume: make them resume now.
+  const dropped = lab.traffic?.dropWatches() ?? 0;
+  done(`exit ${r.code}; ${dropped} watch streams cut`);
 }
 
 export async function backup(lab: Lab): Promise<string | undefined> {
   const dir = join(lab.work, `backup-${Date.now()}`);
-  const done = lab.rec.fault('etcd-ops backup');
+  const done = begin(lab, 'etcd-ops backup');
   const r = await cli(lab, ['backup', dir], 300_000);
   note(lab, 'backup', r.code === 0 ? 'ok' : `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   done(`exit ${r.code}`);
@@ -498,7 +514,7 @@ export async function rotate(lab: Lab, during?: () => Promise<void>): Promise<vo
   const from = before ? keyId(before) : 0;
   const start = lab.rec.now();
   lab.rec.special({ kind: 'migration', start, end: Infinity });
-  const done = lab.rec.fault('etcd-ops encryption rotate');
+  const done = begin(lab, 'etcd-ops encryption rotate');
   const at = Date.now();
   const r = await cli(lab, ['encryption', 'rotate']);
   if (r.code !== 0) {
@@ -520,7 +536,7 @@ export async function rotate(lab: Lab, during?: () => Promise<void>): Promise<vo
 /** `etcd-ops restore BACKUP --yes`: a restore special with the backup's revision. */
 export async function restore(lab: Lab, dir: string, backupRevision: number): Promise<boolean> {
   const start = lab.rec.now();
-  const done = lab.rec.fault('etcd-ops restore');
+  const done = begin(lab, 'etcd-ops restore');
   const at = Date.now();
   const r = await cli(lab, ['restore', dir, '--yes'], 900_000);
   const end = lab.rec.now();

@@ -116,6 +116,7 @@ export async function runScenario(o: RunOptions): Promise<ScenarioResult> {
     for (const ns of namespaces) await kube.create(CORE('namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     const targets = targetsOf(join(t.home, 'kubeconfig'), [{ name: 'lb', url: t.cluster.apiServer.url }, ...t.cluster.hosts.map((h) => ({ name: h.name, url: h.apiServerURL }))]);
     traffic = new Traffic(rec, { ...DEFAULT_TRAFFIC, ...o.traffic, seed: o.seed, namespaces, targets, log });
+    lab.traffic = traffic;
     if (o.migrating) rec.special({ kind: 'migration', start: 0, end: Infinity });
     traffic.start();
     await sleep(2000);

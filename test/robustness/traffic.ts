@@ -52,6 +52,7 @@ export class Traffic {
   private readonly loops: Promise<void>[] = [];
   private readonly apis: Api[] = [];
   private readonly openStreams = new Set<() => void>();
+  private readonly droppers = new Set<() => void>();
   private readonly keys: string[];
 
   constructor(
@@ -97,6 +98,16 @@ export class Traffic {
 
   close(): void {
     for (const a of this.apis) a.close();
+  }
+
+  /**
+   * Cuts every open watch stream, as a network blip would: each watcher resumes from its last
+   * resourceVersion, which after a compaction is often compacted already (410, then a relist).
+   */
+  dropWatches(): number {
+    const n = this.droppers.size;
+    for (const drop of this.droppers) drop();
+    return n;
   }
 
   /**
@@ -260,14 +271,17 @@ export class Traffic {
         w.ending = ending;
         clearTimeout(watchdog);
         this.openStreams.delete(closeNow);
+        this.droppers.delete(drop);
         handle.abort();
         this.rec.watch(w);
         resolve(w);
       };
       const closeNow = () => finish({ kind: 'closed' });
+      const drop = () => finish({ kind: 'error', message: 'dropped by the scenario' });
       // A partition swallows packets: a stream that outlives its own timeout has stalled.
       const watchdog = setTimeout(() => finish({ kind: 'error', message: 'stalled: no end after the watch timeout' }), timeoutSeconds * 1000 + 15_000);
       this.openStreams.add(closeNow);
+      this.droppers.add(drop);
       const handle = api.watch(
         { namespace: scope.namespace!, name: scope.name, resourceVersion: String(startRv), timeoutSeconds },
         {
