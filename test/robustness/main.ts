@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../../src/util/duration.js';
 import { passed, runScenario, type ScenarioResult } from './runner.js';
 import { SCENARIOS, scenario } from './scenarios.js';
-import { summaryTable } from './summary.js';
+import { summaryMarkdown, summaryTable } from './summary.js';
 
 function usage(message: string): never {
   process.stderr.write(`robustness: ${message}\n`);
@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   for (const name of names) {
     results.push(await runScenario({ scenario: name, durationMs, seed: Number(args.seed), out, settleMs }));
+    // Written after every scenario, so a run cut short still leaves its table.
     writeFileSync(join(out, 'summary.json'), JSON.stringify(results, null, 2));
+    writeFileSync(join(out, 'summary.md'), `${summaryMarkdown(results)}\n`);
+    process.stdout.write(`\n${summaryTable(results.slice(-1))}\n`);
   }
   process.stdout.write(`\n${summaryTable(results)}\n\nresults in ${out} (summary.json, <scenario>/result.json, <scenario>/history.json)\n`);
   if (!results.every(passed)) process.exitCode = 1;
