@@ -5,8 +5,9 @@
  * differs is only what to do when a member fails, which is the caller's to choose.
  */
 import { readFileSync } from 'node:fs';
-import { ConsecutiveBreaker, ConstantBackoff, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
+import { BrokenCircuitError, ConsecutiveBreaker, ConstantBackoff, circuitBreaker, handleWhen, noop, retry, type IPolicy } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import { EndpointProber } from './prober.js';
 
 export interface EtcdClientOptions {
   endpoints: string[];
@@ -17,8 +18,9 @@ export interface EtcdClientOptions {
   /**
    * - `fail-fast`: exactly the endpoints asked, no retry: an admin wants a member's own answer or
    *   its error (the CLI);
-   * - `retry-once`: one retry on another member, then fail, with a circuit breaker per member:
-   *   a server answers 503/504 rather than hang (the API server);
+   * - `retry-once`: one retry on another member, then fail, with a circuit breaker per member
+   *   and a prober that skips members which do not answer their status within a second or have
+   *   no leader: a server answers 503/504 rather than hang (the API server);
    * - `patient`: etcd3's own policy, three retries: long-running controllers (the operator).
    */
   faults: 'fail-fast' | 'retry-once' | 'patient';
@@ -44,12 +46,6 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
   const timeout = o.callTimeoutMs;
   if (timeout !== undefined) opts.defaultCallOptions = (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout });
   if (o.faults === 'fail-fast') opts.faultHandling = { host: () => noop, global: noop };
-  if (o.faults === 'retry-once') {
-    opts.faultHandling = {
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) }),
-    };
-  }
   if (o.tls) {
     opts.credentials = {
       rootCertificate: o.tls.ca ?? (undefined as unknown as Buffer),
@@ -57,7 +53,40 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
       certChain: o.tls.cert,
     };
   }
-  return new Etcd3(opts);
+  let prober: EndpointProber | undefined;
+  if (o.faults === 'retry-once') {
+    const p = (prober = o.endpoints.length > 1 ? new EndpointProber({ endpoints: o.endpoints, credentials: opts.credentials, everyMs: 1000, deadlineMs: 1500 }) : undefined);
+    opts.faultHandling = {
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
+      host: (h) => skipping(h, p, circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) })),
+    };
+  }
+  const client = new Etcd3(opts);
+  if (prober) {
+    const close = client.close.bind(client);
+    client.close = () => {
+      prober.close();
+      close();
+    };
+  }
+  return client;
+}
+
+/**
+ * A member the prober finds unwell refuses the call at once as an open breaker would, so the pool
+ * tries the next member instead of waiting out the deadline on a connection a partition swallows.
+ */
+function skipping(host: string, prober: EndpointProber | undefined, inner: IPolicy): IPolicy {
+  if (!prober) return inner;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop !== 'execute') return Reflect.get(target, prop, receiver);
+      return (fn: Parameters<IPolicy['execute']>[0], signal?: AbortSignal) => {
+        if (prober.skip(host)) return Promise.reject(new BrokenCircuitError(`etcd member ${host} is cut off or has no leader (status probe)`));
+        return target.execute(fn, signal);
+      };
+    },
+  });
 }
 
 /** TLS material from the files a configuration names; none unless an endpoint is https. */
