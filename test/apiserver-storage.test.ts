@@ -90,4 +90,24 @@ describe('storage resources', { timeout: 90_000 }, () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /spec: Invalid value: .*field is immutable/);
   });
+
+  it('serves Backup and EtcdBackup (v1alpha1): schedule and zone checked at admission, retention defaulted, pvcName immutable', () => {
+    const backup = (etcd: string) => `apiVersion: config.openshift.io/v1alpha1\nkind: Backup\nmetadata: {name: b}\nspec:\n  etcd: ${etcd}\n`;
+    let r = kubectl(['create', '-f', '-'], backup('{schedule: "* * * *", timeZone: Mars/Olympus, retentionPolicy: {retentionType: RetentionNumber, retentionNumber: {maxNumberOfBackups: 0}}}'));
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /spec\.etcd\.schedule: Invalid value: "\* \* \* \*": a schedule has 5 fields/);
+    assert.match(r.stderr, /spec\.etcd\.timeZone: Invalid value: "Mars\/Olympus": not an IANA time zone/);
+    assert.match(r.stderr, /maxNumberOfBackups: Invalid value: 0: should be greater than or equal to 1/);
+    ok(['create', '-f', '-'], backup('{schedule: "*/30 * * * *", timeZone: Europe/Paris}'));
+    const b = JSON.parse(ok(['get', 'backups.config.openshift.io', 'b', '-o', 'json']));
+    assert.deepEqual(b.spec.etcd.retentionPolicy, { retentionType: 'RetentionNumber', retentionNumber: { maxNumberOfBackups: 15 } });
+    assert.equal(b.spec.etcd.drill, 'Enabled');
+    ok(['patch', 'backups.config.openshift.io', 'b', '--type=merge', '-p', '{"spec":{"etcd":{"retentionPolicy":{"retentionType":"RetentionSize","retentionNumber":null}}}}']);
+    assert.deepEqual(JSON.parse(ok(['get', 'backups.config.openshift.io', 'b', '-o', 'json'])).spec.etcd.retentionPolicy, { retentionType: 'RetentionSize', retentionSize: { maxSizeOfBackupsGb: 10 } });
+    ok(['create', '-f', '-'], 'apiVersion: operator.openshift.io/v1alpha1\nkind: EtcdBackup\nmetadata: {name: one}\nspec: {pvcName: etcd-backups}\n');
+    r = kubectl(['patch', 'etcdbackups', 'one', '--type=merge', '-p', '{"spec":{"pvcName":"other"}}']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /spec\.pvcName: Invalid value: "other": pvcName is immutable once set/);
+    assert.match(ok(['api-resources', '--api-group=operator.openshift.io']), /^etcdbackups\s+operator\.openshift\.io\/v1alpha1\s+false\s+EtcdBackup$/m);
+  });
 });

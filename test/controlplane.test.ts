@@ -147,7 +147,15 @@ describe('local control plane', { timeout: 240_000 }, () => {
     assert.ok(isAlive(newPid));
     const status = readAgentStatus(hostPaths(t.home, host).podStatusFile)!;
     assert.equal(status.pods.find((p) => p.name === `etcd-${host}`)!.containers.find((x) => x.name === 'etcd')!.restarts, 1);
-    etcdctl(t, ['put', 'after-kill', 'v1']);
+    // The killed member may have been the leader: a put can time out until a new one is elected.
+    await waitFor('a put after the kill', 30_000, () => {
+      try {
+        etcdctl(t, ['put', 'after-kill', 'v1']);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 500);
     await waitHealthy(t, 'the killed member to rejoin');
     const member = t.cluster.hosts.find((h) => h.name === host)!.clientURL;
     await waitFor('the restarted member to have the new key', 10_000, () =>

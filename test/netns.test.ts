@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { listLinks, listNamespaces } from '../src/netns/ip.js';
 import { claimSlot, ensureNetwork, healHost, hostIsolated, hostNetworkAvailable, inNamespace, isolateHost, removeNetwork } from '../src/netns/network.js';
 import { isOurs, planNetwork } from '../src/netns/plan.js';
+import { tempDir } from './helpers/cleanup.js';
 
 describe('host network plan', () => {
   it('names every part after the network id, within Linux name limits', () => {
@@ -34,7 +35,8 @@ const avail = hostNetworkAvailable();
 
 describe('host network on this machine', { skip: avail.ok ? false : `no network namespaces here: ${avail.why}`, timeout: 60_000 }, () => {
   const id = randomBytes(3).toString('hex');
-  const home = `/nonexistent/etcd-ops-netns-test-${id}`;
+  // A home that exists: an `up` in another test file sweeps networks whose home is gone.
+  const home = tempDir('etcd-ops-netns-test-');
   const children: ChildProcess[] = [];
   after(() => {
     for (const c of children) c.kill('SIGKILL');
@@ -95,22 +97,33 @@ describe('host network on this machine', { skip: avail.ok ? false : `no network 
     assert.equal(claimSlot(id, home), slot);
     const other = randomBytes(3).toString('hex');
     try {
-      assert.notEqual(claimSlot(other, `${home}-other`), slot);
+      assert.notEqual(claimSlot(other, tempDir('etcd-ops-netns-other-')), slot);
     } finally {
       removeNetwork(other);
     }
   });
 
   it('removes every namespace and link it made, and nothing else', () => {
-    const before = { ns: listNamespaces().filter((n) => !isOurs(id, n)), links: listLinks().filter((l) => !isOurs(id, l)) };
-    for (const c of children) c.kill('SIGKILL');
-    const removed = removeNetwork(id);
-    assert.ok(removed.some((r) => r.startsWith('netns ')), removed.join(', '));
-    assert.deepEqual(listNamespaces().filter((n) => isOurs(id, n)), []);
-    assert.deepEqual(listLinks().filter((l) => isOurs(id, l)), []);
-    // Other namespaces and links (another home's, the machine's) are all still there.
-    const now = { ns: new Set(listNamespaces()), links: new Set(listLinks()) };
-    assert.deepEqual(before.ns.filter((n) => !now.ns.has(n)), []);
-    assert.deepEqual(before.links.filter((l) => !now.links.has(l)), []);
+    // Another home's network, alive beside ours; other test files may make and remove their own
+    // at the same time, so only the machine's own names and this decoy are compared.
+    const decoyId = randomBytes(3).toString('hex');
+    const decoy = planNetwork(decoyId, claimSlot(decoyId, tempDir('etcd-ops-netns-decoy-')), [{ name: 'master-0', index: 0 }]);
+    try {
+      ensureNetwork(decoy);
+      const machineOwn = (n: string) => !/^etcd-ops-[0-9a-f]{6}-|^eo[0-9a-f]{6}(-\d+)?$/.test(n);
+      const before = { ns: listNamespaces().filter(machineOwn), links: listLinks().filter(machineOwn) };
+      for (const c of children) c.kill('SIGKILL');
+      const removed = removeNetwork(id);
+      assert.ok(removed.some((r) => r.startsWith('netns ')), removed.join(', '));
+      assert.deepEqual(listNamespaces().filter((n) => isOurs(id, n)), []);
+      assert.deepEqual(listLinks().filter((l) => isOurs(id, l)), []);
+      const now = { ns: new Set(listNamespaces()), links: new Set(listLinks()) };
+      assert.deepEqual(before.ns.filter((n) => !now.ns.has(n)), []);
+      assert.deepEqual(before.links.filter((l) => !now.links.has(l)), []);
+      assert.ok(now.ns.has(decoy.hosts[0]!.netns), 'the other home\'s namespace is still there');
+      assert.ok(now.links.has(decoy.bridge), 'the other home\'s bridge is still there');
+    } finally {
+      removeNetwork(decoyId);
+    }
   });
 });

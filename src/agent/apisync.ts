@@ -79,7 +79,9 @@ export class ApiSync {
           labels: manifest.metadata.labels ?? {},
           annotations: { ...(manifest.metadata.annotations ?? {}), 'kubernetes.io/config.mirror': pod.hash, 'kubernetes.io/config.source': 'file' },
         },
-        spec: { nodeName: this.host, containers: manifest.spec.containers.map((c) => ({ name: c.name, image: c.image })) },
+        // The containers as the manifest has them, as a kubelet's mirror pod does: the operator
+        // reads a member's peer URL from them to add it to the cluster.
+        spec: { nodeName: this.host, containers: manifest.spec.containers.map((c) => ({ name: c.name, image: c.image, command: c.command, args: c.args ?? [], env: c.env ?? [] })) },
         status: {
           phase: pod.containers.every((c) => c.state === 'Running') ? 'Running' : 'Pending',
           conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
@@ -126,23 +128,8 @@ export class ApiSync {
   }
 
   private async installOne(kube: KubeClient, item: (typeof INSTALLABLE)[number], rev: number): Promise<void> {
-    const cluster = loadClusterFile(this.home);
-    const host = cluster.hosts.find((h) => h.name === this.host)!;
-    const p = hostPaths(this.home, this.host);
     try {
-      const config = await kube.get(CORE('configmaps', item.namespace), `config-${rev}`);
-      const reason = config.data?.forceRedeploymentReason ?? '';
-      if (item.podPrefix === ETCD_POD) {
-        const pod = etcdPod({ home: this.home, cluster, host, revision: rev });
-        if (reason) pod.metadata.annotations = { ...pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
-        installRevision(p, ETCD_POD, rev, pod, [{ path: 'configmaps/config/forceRedeploymentReason', data: reason }]);
-      } else {
-        const secret = await kube.get(CORE('secrets', item.namespace), `encryption-config-${rev}`);
-        const encryptionConfig = Buffer.from(secret.data?.['encryption-config'] ?? '', 'base64').toString('utf8');
-        const r = kubeApiserverRevision({ home: this.home, cluster, host, revision: rev, encryptionConfig });
-        if (reason) r.pod.metadata.annotations = { ...r.pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
-        installRevision(p, item.podPrefix, rev, r.pod, r.files);
-      }
+      await installFromApi(kube, this.home, this.host, item, rev);
       this.log(`installed revision ${rev} of ${item.podPrefix}`);
     } catch (err) {
       if (err instanceof ApiError && isNotFound(err)) this.log(`revision ${rev} of ${item.podPrefix} is not complete in the API yet: ${err.message}`);
@@ -150,3 +137,31 @@ export class ApiSync {
     }
   }
 }
+
+/**
+ * What an installer pod does for one revision on one host: read the revision's inputs from the
+ * API (config-<rev>, encryption-config-<rev>), render the pod for this host, install it. A
+ * missing input is the API's NotFound, thrown.
+ */
+export async function installFromApi(kube: KubeClient, home: string, hostName: string, item: { podPrefix: string; namespace: string }, rev: number): Promise<void> {
+  const cluster = loadClusterFile(home);
+  const host = cluster.hosts.find((h) => h.name === hostName)!;
+  const p = hostPaths(home, hostName);
+  const config = await kube.get(CORE('configmaps', item.namespace), `config-${rev}`);
+  const reason = config.data?.forceRedeploymentReason ?? '';
+  if (item.podPrefix === ETCD_POD) {
+    // Past the first revision a member joins a running cluster: with an empty data dir it
+    // waits until the operator has added it, and starts with the cluster's membership.
+    const pod = etcdPod({ home, cluster, host, revision: rev, initialClusterState: 'existing' });
+    if (reason) pod.metadata.annotations = { ...pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
+    installRevision(p, ETCD_POD, rev, pod, [{ path: 'configmaps/config/forceRedeploymentReason', data: reason }]);
+  } else {
+    const secret = await kube.get(CORE('secrets', item.namespace), `encryption-config-${rev}`);
+    const encryptionConfig = Buffer.from(secret.data?.['encryption-config'] ?? '', 'base64').toString('utf8');
+    const r = kubeApiserverRevision({ home, cluster, host, revision: rev, encryptionConfig });
+    if (reason) r.pod.metadata.annotations = { ...r.pod.metadata.annotations, 'operator.openshift.io/force-redeployment-reason': reason };
+    installRevision(p, item.podPrefix, rev, r.pod, r.files);
+  }
+}
+
+export const INSTALLABLE_PODS = INSTALLABLE;

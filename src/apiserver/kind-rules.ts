@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '../storage/store.js';
 import type { FieldError } from './status.js';
+import { backupConfigRules, etcdBackupRules } from './backups.js';
 import { persistentVolumeClaimRules, persistentVolumeRules, volumeAttachmentRules } from './volumes.js';
 
 export interface KindRules {
@@ -19,6 +20,8 @@ const RULES: Record<string, KindRules> = {
   persistentvolumes: persistentVolumeRules,
   persistentvolumeclaims: persistentVolumeClaimRules,
   'volumeattachments.storage.k8s.io': volumeAttachmentRules,
+  'backups.config.openshift.io': backupConfigRules,
+  'etcdbackups.operator.openshift.io': etcdBackupRules,
 };
 
 export function rulesOf(groupResource: string): KindRules {

@@ -65,6 +65,9 @@ export const RESOURCES: ResourceDef[] = [
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'openshiftapiservers', kind: 'OpenShiftAPIServer', singular: 'openshiftapiserver', namespaced: false, schema: T.openShiftAPIServerSchema, statusSubresource: true }),
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'authentications', kind: 'Authentication', singular: 'authentication', namespaced: false, schema: T.authenticationSchema, statusSubresource: true }),
   def({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds', kind: 'Etcd', singular: 'etcd', namespaced: false, schema: T.etcdSchema, statusSubresource: true }),
+  // Tech preview in OpenShift: listed after each group's v1 kinds, so discovery prefers v1.
+  def({ group: 'config.openshift.io', version: 'v1alpha1', resource: 'backups', kind: 'Backup', singular: 'backup', namespaced: false, schema: T.backupConfigSchema, statusSubresource: true }),
+  def({ group: 'operator.openshift.io', version: 'v1alpha1', resource: 'etcdbackups', kind: 'EtcdBackup', singular: 'etcdbackup', namespaced: false, schema: T.etcdBackupSchema, statusSubresource: true }),
   // RBAC names are path segments (ValidateRBACName): "system:discovery" is a valid name.
   def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', singular: 'role', namespaced: true, schema: T.roleSchema, nameRule: 'path' }),
   def({ group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', singular: 'rolebinding', namespaced: true, schema: T.roleBindingSchema, nameRule: 'path' }),

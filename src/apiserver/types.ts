@@ -270,3 +270,26 @@ export const volumeAttachmentSchema = kind({
   spec: obj({ attacher: str, source: obj({ persistentVolumeName: str, inlineVolumeSpec: any }), nodeName: str }),
   status: obj({ attached: bool, attachmentMetadata: map(), attachError: volumeError, detachError: volumeError }),
 });
+
+/**
+ * config.openshift.io/v1alpha1 Backup (spec.etcd as OpenShift 4.14+ has it, plus `drill`, which
+ * switches the restore drill after each scheduled backup) and operator.openshift.io/v1alpha1
+ * EtcdBackup (one backup run; scheduled runs are EtcdBackups too).
+ */
+const backupCondition = obj({ type: str, status: str, observedGeneration: int, lastTransitionTime: str, reason: str, message: str });
+export const backupConfigSchema = kind({
+  spec: obj({
+    etcd: obj({
+      schedule: str,
+      timeZone: str,
+      retentionPolicy: obj({ retentionType: str, retentionNumber: obj({ maxNumberOfBackups: int }), retentionSize: obj({ maxSizeOfBackupsGb: int }) }),
+      pvcName: str,
+      drill: str,
+    }),
+  }),
+  status: obj({ conditions: arr(backupCondition), lastScheduleTime: str, lastSuccessfulBackup: any, lastVerifiedBackup: any }),
+});
+export const etcdBackupSchema = kind({
+  spec: obj({ pvcName: str }),
+  status: obj({ conditions: arr(backupCondition), backupJob: obj({ namespace: str, name: str }), backup: any, drill: any }),
+});

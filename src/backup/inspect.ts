@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { openSnapshot, snapshotStatus, type SnapshotStatus } from '../snapshot/index.js';
+import { openSnapshot, snapshotStatus, type Snapshot, type SnapshotStatus } from '../snapshot/index.js';
 import { UserError, errorMessage } from '../util/errors.js';
-import { analyzeValues, encryptedPercent, type Analysis } from './analyze.js';
+import { analyzeValues, encryptedPercent, type Analysis, type KeyValueLike } from './analyze.js';
 import { readBundle, type BundleContents } from './archive.js';
 import { BackupKeys } from './keys.js';
 import { parseManifest, type BackupManifest } from './manifest.js';
@@ -54,6 +54,11 @@ export interface InspectReport {
 export interface InspectOptions {
   path: string;
   bundle?: string;
+  /**
+   * The live values at the head, in any order (default: the reader's `latest()`, in key order).
+   * The drill passes a sequential scan: it already knows which revisions are live.
+   */
+  liveValues?: (snap: Snapshot) => Iterable<KeyValueLike>;
 }
 
 /**
@@ -125,9 +130,14 @@ export async function inspectBackup(o: InspectOptions): Promise<InspectReport> {
   let analysis: Analysis;
   let revision: bigint;
   try {
-    const live = snap.latest({ prefix: Buffer.alloc(0) });
-    revision = live.headRevision;
-    analysis = analyzeValues(live.values(), keys);
+    if (o.liveValues) {
+      revision = snap.headRevision();
+      analysis = analyzeValues(o.liveValues(snap), keys);
+    } else {
+      const live = snap.latest({ prefix: Buffer.alloc(0) });
+      revision = live.headRevision;
+      analysis = analyzeValues(live.values(), keys);
+    }
   } finally {
     snap.close();
   }

@@ -12,6 +12,7 @@ import { register as apiserver } from './apiserver.js';
 import { register as snapshot } from './snapshot.js';
 import { register as operator } from './operator.js';
 import { register as backup } from './backup.js';
+import { register as restore } from './restore.js';
 
 /**
  * Every command group registers itself here, one file per group as etcdctl does.
@@ -19,4 +20,4 @@ import { register as backup } from './backup.js';
  */
 export type RegisterCommands = (program: Command) => void;
 
-export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup];
+export const commandGroups: RegisterCommands[] = [up, host, endpoint, member, alarm, metrics, defrag, daemons, encryption, apiserver, snapshot, operator, backup, restore];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { homeOption, requireHome, writeOutOption } from './connection.js';
+import { durationOption, homeOption, requireHome, writeOutOption } from './connection.js';
 import { UserError } from '../util/errors.js';
 import type { ClusterFile } from '../home/cluster-file.js';
 
@@ -49,6 +49,23 @@ export function register(program: Command): void {
       process.stdout.write(`${name}: killed (agent and its processes); \`etcd-ops host start ${name}\` brings it back\n`);
     },
   );
+
+  homeOption(
+    host
+      .command('replace <host>')
+      .description(
+        'replaces a lost host, as deleting its Machine does: its folder is moved aside, a new host (the next free master-N) joins, and the operator removes the dead etcd member and adds the new one',
+      )
+      .addOption(durationOption('--timeout <duration>', 'how long to wait for the new member and the API servers', 5 * 60_000)),
+  ).action(async (name: string, flags: { home?: string; timeout: number }) => {
+    const { home, cluster } = requireHome(flags);
+    checkHost(cluster, name, home);
+    const { resolveTarget } = await import('./connection.js');
+    const { replaceHost } = await import('../controlplane/replace.js');
+    const { printReplaceEvent } = await import('./printers/replace.js');
+    const target = resolveTarget({ home, commandTimeout: 5000, dialTimeout: 2000 });
+    await replaceHost({ home, host: name, conn: target.conn, timeoutMs: flags.timeout, report: (e) => process.stdout.write(printReplaceEvent(e)) });
+  });
 
   homeOption(host.command('isolate <host>').description("cuts the host's network link, as a pulled cable: a partition for drills and tests")).action(
     async (name: string, flags: { home?: string }) => {

@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .option('--etcd-cacert <file>', 'the etcd CA bundle')
     .option('--etcd-cert <file>', 'the client certificate towards etcd')
     .option('--etcd-key <file>', 'its key')
-    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number; metricsAddress: string; etcdCacert?: string; etcdCert?: string; etcdKey?: string }) => {
+    .option('--home <dir>', 'the home whose hosts the backup controller writes to (none: no backup controller)')
+    .action(async (flags: { kubeconfig: string; etcdEndpoints: string; nodeName: string; resync: number; metricsPort: number; metricsAddress: string; etcdCacert?: string; etcdCert?: string; etcdKey?: string; home?: string }) => {
       const { runOperator } = await import('../operator/main.js');
       const { readTls } = await import('../etcd/endpoints.js');
       await runOperator({
@@ -25,6 +26,7 @@ export function register(program: Command): void {
         resyncMs: flags.resync,
         metricsPort: flags.metricsPort,
         metricsAddress: flags.metricsAddress,
+        home: flags.home,
       });
     });
 }

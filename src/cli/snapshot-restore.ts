@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { IDENTITY_HELP, plain } from './age-input.js';
 
 interface RestoreFlags {
   dataDir?: string;
@@ -7,6 +8,7 @@ interface RestoreFlags {
   initialClusterToken: string;
   initialAdvertisePeerUrls: string;
   skipHashCheck?: boolean;
+  identity?: string;
   bumpRevision?: string;
   markCompacted?: boolean;
   writeOut: 'simple' | 'json';
@@ -29,6 +31,7 @@ export function registerRestore(snapshot: Command): void {
     .option('--initial-cluster <list>', 'initial cluster configuration for restore bootstrap (default: <name>=<peer urls>)')
     .option('--initial-cluster-token <token>', 'initial cluster token for the etcd cluster during restore bootstrap', 'etcd-cluster')
     .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs to advertise to the rest of the cluster", 'http://localhost:2380')
+    .option('--identity <file>', IDENTITY_HELP)
     .option('--skip-hash-check', 'ignore the snapshot integrity hash (required for a db copied from a data dir)')
     .option('--bump-revision <N>', 'how much to increase the latest revision after restore')
     .option('--mark-compacted', 'mark the latest revision after restore as the point of scheduled compaction (required if --bump-revision > 0, refused otherwise)')
@@ -38,8 +41,9 @@ export function registerRestore(snapshot: Command): void {
       const bump = bumpFromFlags(f.bumpRevision, f.markCompacted);
       const { etcdctlBinary, snapshotRestore } = await import('../restore/snapshot-restore.js');
       const { printRestore } = await import('./printers/snapshot-restore.js');
+      const opened = await plain([file], f.identity);
       const res = await snapshotRestore({
-        snapshot: file,
+        snapshot: opened.paths[0]!,
         dataDir: f.dataDir ?? `${f.name}.etcd`,
         name: f.name,
         initialCluster: f.initialCluster ?? f.initialAdvertisePeerUrls.split(',').map((u) => `${f.name}=${u}`).join(','),
@@ -49,7 +53,7 @@ export function registerRestore(snapshot: Command): void {
         skipHashCheck: f.skipHashCheck,
         etcdctl: etcdctlBinary(),
         log: f.writeOut === 'simple' ? (line) => process.stderr.write(`${line}\n`) : undefined,
-      });
+      }).finally(() => opened.close());
       process.stdout.write(printRestore(res, f.writeOut));
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerRestore } from './snapshot-restore.js';
+import { IDENTITY_HELP, plain } from './age-input.js';
 
 /**
  * `etcd-ops snapshot status|get`: read etcd snapshot files (or a raw member/snap/db) offline,
@@ -15,15 +16,22 @@ export function register(program: Command): void {
     .argument('<file>', 'snapshot file (etcdctl snapshot save) or a raw member/snap/db')
     .option('-w, --write-out <format>', 'output format: simple, json or table', 'simple')
     .option('--skip-hash-check', 'do not verify the sha256 trailer (etcdctl snapshot status does not)')
-    .action(async (file: string, opts: { writeOut: string; skipHashCheck?: boolean }) => {
+    .option('--identity <file>', IDENTITY_HELP)
+    .action(async (file: string, opts: { writeOut: string; skipHashCheck?: boolean; identity?: string }) => {
       const format = statusFormat(opts.writeOut);
-      // The sha256 runs on a worker; start it before loading the rest of the reader.
-      const { startTrailerCheck } = await import('../snapshot/trailer.js');
-      const hashing = opts.skipHashCheck ? undefined : startTrailerCheck(file);
-      const { snapshotStatus } = await import('../snapshot/index.js');
-      const { formatStatus } = await import('./printers/snapshot.js');
-      const { status } = await snapshotStatus(file, { verifyHash: !opts.skipHashCheck, hashing });
-      process.stdout.write(formatStatus(status, format));
+      const opened = await plain([file], opts.identity);
+      try {
+        const path = opened.paths[0]!;
+        // The sha256 runs on a worker; start it before loading the rest of the reader.
+        const { startTrailerCheck } = await import('../snapshot/trailer.js');
+        const hashing = opts.skipHashCheck ? undefined : startTrailerCheck(path);
+        const { snapshotStatus } = await import('../snapshot/index.js');
+        const { formatStatus } = await import('./printers/snapshot.js');
+        const { status } = await snapshotStatus(path, { verifyHash: !opts.skipHashCheck, hashing });
+        process.stdout.write(formatStatus(status, format));
+      } finally {
+        opened.close();
+      }
     });
 
   snapshot
@@ -34,19 +42,26 @@ export function register(program: Command): void {
     .option('--prefix [prefix]', 'print keys starting with this prefix (or, without a value, with [key])')
     .option('--rev <revision>', 'read the store as of this revision (default: the newest)')
     .option('-w, --write-out <format>', 'output format: simple or json', 'simple')
-    .option('--decrypt-with <bundle>', 'decrypt values with the keys of a backup\'s static_kuberesources_*.tar.gz (or an EncryptionConfiguration file)')
-    .action(async (file: string, key: string | undefined, opts: { prefix?: string | true; rev?: string; writeOut: string; decryptWith?: string }) => {
+    .option('--decrypt-with <bundle>', 'decrypt values with the keys of a backup\'s static_kuberesources_*.tar.gz[.age] (or an EncryptionConfiguration file)')
+    .option('--identity <file>', IDENTITY_HELP)
+    .action(async (file: string, key: string | undefined, opts: { prefix?: string | true; rev?: string; writeOut: string; decryptWith?: string; identity?: string }) => {
       const format = opts.writeOut;
       if (format !== 'simple' && format !== 'json') throw new UserError(`unsupported output format "${format}" for snapshot get: use simple or json`);
       const q = getQuery(key, opts);
-      const { openSnapshot } = await import('../snapshot/index.js');
-      const { writeValues } = await import('./printers/snapshot.js');
-      const transform = opts.decryptWith === undefined ? undefined : await (await import('../backup/decrypt.js')).decryptingTransform(opts.decryptWith);
-      const snap = openSnapshot(file);
+      const opened = await plain([file, ...(opts.decryptWith === undefined ? [] : [opts.decryptWith])], opts.identity);
       try {
-        await writeValues(snap, q, format, writeStdout, transform);
+        const { openSnapshot } = await import('../snapshot/index.js');
+        const { writeValues } = await import('./printers/snapshot.js');
+        const bundle = opened.paths[1];
+        const transform = bundle === undefined ? undefined : await (await import('../backup/decrypt.js')).decryptingTransform(bundle);
+        const snap = openSnapshot(opened.paths[0]!);
+        try {
+          await writeValues(snap, q, format, writeStdout, transform);
+        } finally {
+          snap.close();
+        }
       } finally {
-        snap.close();
+        opened.close();
       }
     });
 

@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../util/fsx.js';
 import { freePorts } from '../util/ports.js';
 import { createCredentials, nodeUser, OPERATOR_USER, tokensCsv, type Credentials } from './credentials.js';
 import { writeHostTool } from './host-shell.js';
+import { writeHostScripts } from './host-scripts.js';
 import { createEtcdPki, writeApiserverEtcdClient, writeHostEtcdCerts } from './etcd-certs.js';
 import { claimSlot, hostNetworkAvailable } from '../netns/network.js';
 import { planNetwork } from '../netns/plan.js';
@@ -125,14 +126,19 @@ export function internalApiURL(cluster: ClusterFile): string {
   return gw ? cluster.apiServer.url.replace('127.0.0.1', gw) : cluster.apiServer.url;
 }
 
-/** One host's folders, certificates and revision 1 of its static pods (also for a host added later). */
-export async function layOutHost(home: string, cluster: ClusterFile, host: HostRecord, creds: Credentials, signer: CertKeyPair): Promise<void> {
+/**
+ * One host's folders, certificates and revision 1 of its static pods (also for a host added
+ * later), and the seed's scripts. A host that joins a running cluster (`host replace`) skips
+ * revision 1 of etcd and the kube-apiserver (`firstRevisions: false`): it gets the operator's.
+ */
+export async function layOutHost(home: string, cluster: ClusterFile, host: HostRecord, creds: Credentials, signer: CertKeyPair, o: { firstRevisions?: boolean } = {}): Promise<void> {
+  const first = o.firstRevisions ?? true;
   const p = hostPaths(home, host.name);
   for (const dir of [p.manifests, p.staticPodResources, p.log, p.kubeletDir]) mkdirSync(dir, { recursive: true });
   mkdirSync(p.etcdDataDir, { recursive: true, mode: 0o700 });
   const address = host.address ?? '127.0.0.1';
   await writeHostEtcdCerts(home, host.name, address, signer);
-  installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
+  if (first) installRevision(p, ETCD_POD, 1, etcdPod({ home, cluster, host, revision: 1 }), []);
   const certs = kubeApiserverCertsDir(home, host.name);
   const gateway = cluster.network?.gateway;
   // Clients reach an API server directly, or through the load balancer (TLS passes through it).
@@ -142,13 +148,30 @@ export async function layOutHost(home: string, cluster: ClusterFile, host: HostR
   writeFileAtomic(join(certs, 'secrets/authentication/tokens.csv'), tokensCsv(creds.tokens), 0o600);
   writeApiserverEtcdClient(home, certs);
   await writeKubeletCerts(creds.ca, p, certs, host.name, address);
-  // Revision 1 is what the operator's revision 1 will be: identity for every component.
-  const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
-  installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
+  if (first) {
+    // Revision 1 is what the operator's revision 1 will be: identity for every component.
+    const rev = kubeApiserverRevision({ home, cluster, host, revision: 1, encryptionConfig: renderEncryptionConfiguration(new Map()) });
+    installRevision(p, KUBE_APISERVER_POD, 1, rev.pod, rev.files);
+  }
   const api = internalApiURL(cluster);
   writeHostKubeconfig(home, host.name, api, creds, nodeUser(host.name));
   const opKubeconfig = join(revisionDir(p, OPERATOR_POD, 1), OPERATOR_KUBECONFIG);
   writeHostKubeconfig(home, host.name, api, creds, OPERATOR_USER, opKubeconfig);
   installRevision(p, OPERATOR_POD, 1, operatorPod(home, cluster, host, 1), []);
   writeHostTool(home, host.name, 'crictl', ['crictl']);
+  writeHostScripts(home, host.name);
+}
+
+/** A host added to an existing home (`host replace`): its address on the home's network, or loopback ports of its own. */
+export async function newHostRecord(cluster: ClusterFile, name: string): Promise<HostRecord> {
+  const n = cluster.network;
+  if (n?.mode === 'hosts' && n.id && n.slot !== undefined) {
+    const names = [...cluster.hosts.map((h) => h.name), name];
+    const plan = planNetwork(n.id, n.slot, names.map((x) => ({ name: x, index: hostIndex(x) })));
+    const h = plan.hosts.find((x) => x.host === name)!;
+    return hostRecord(name, h.address, (k) => HOST_PORTS[k]);
+  }
+  const ports = await freePorts(PORTS_PER_SHARED_HOST);
+  const keys = Object.keys(HOST_PORTS) as (keyof typeof HOST_PORTS)[];
+  return hostRecord(name, '127.0.0.1', (k) => ports[keys.indexOf(k)]!);
 }

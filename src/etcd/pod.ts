@@ -2,6 +2,7 @@ import type { ClusterFile, HostRecord } from '../home/cluster-file.js';
 import { hostPaths } from '../home/layout.js';
 import { revisionDir } from '../staticpod/install.js';
 import { staticPod, type Pod } from '../staticpod/pod.js';
+import { selfCommand } from '../version.js';
 
 export const ETCD_POD = 'etcd-pod';
 export const ETCD_NAMESPACE = 'openshift-etcd';
@@ -73,7 +74,7 @@ export function etcdPod(o: EtcdPodOptions): Pod {
           },
         ]
       : [];
-  return staticPod({
+  const pod = staticPod({
     name: 'etcd',
     namespace: ETCD_NAMESPACE,
     revision: o.revision,
@@ -145,4 +146,23 @@ export function etcdPod(o: EtcdPodOptions): Pod {
       ],
     },
   });
+  if (o.initialClusterState === 'existing') {
+    const others = o.cluster.hosts.filter((h) => h.name !== o.host.name).map((h) => h.clientURL);
+    for (const c of pod.spec.containers) if (c.name === 'etcd') Object.assign(c, discoverFirst(c.command, c.args ?? [], others));
+  }
+  return pod;
+}
+
+/**
+ * A member joining a running cluster asks it first (cluster-etcd-operator's discover step): the
+ * shell runs `etcd-ops etcd-discover`, then execs etcd in its place (same pid, so the kubelet
+ * stops etcd itself) with the --initial-cluster discovery printed, which etcd takes over the
+ * manifest's since the last of a repeated flag wins.
+ */
+export function discoverFirst(command: string[], args: string[], endpoints: string[]): { command: string[]; args: string[] } {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const discover = [...selfCommand, 'etcd-discover', `--endpoints=${endpoints.join(',')}`, '--'].map(q).join(' ');
+  // `$( ` with a space: the kubelet's $(VAR) expansion must leave the shell's command substitution alone.
+  const script = `set -e; extra=$( ${discover} "$@" ); exec "$@" $extra`;
+  return { command: ['/bin/sh', '-c', script, 'etcd'], args: [...command, ...args] };
 }

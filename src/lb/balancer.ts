@@ -29,6 +29,7 @@ export interface BalancerOptions {
 export class Balancer {
   private readonly backends: Backend[];
   private servers: Server[] = [];
+  private readonly clients = new Set<Socket>();
   private timer?: NodeJS.Timeout;
   private next = 0;
 
@@ -41,7 +42,11 @@ export class Balancer {
 
   async start(): Promise<void> {
     for (const address of this.o.addresses ?? ['127.0.0.1']) {
-      const server = createServer((client) => this.forward(client, new Set()));
+      const server = createServer((client) => {
+        this.clients.add(client);
+        client.once('close', () => this.clients.delete(client));
+        this.forward(client, new Set());
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(this.o.port, address, () => resolve());
@@ -52,9 +57,12 @@ export class Balancer {
     this.timer = setInterval(() => void this.checkAll(), this.o.healthIntervalMs ?? 1000);
   }
 
+  /** Stops at once: open connections (watches live for minutes) are cut, and clients reconnect. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+    const closed = Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+    for (const c of this.clients) c.destroy();
+    await closed;
   }
 
   status(): Backend[] {

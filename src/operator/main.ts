@@ -12,8 +12,14 @@ import { DEFAULT_ROTATION_INTERVAL_MS } from './encryption/observe.js';
 import { MigrationWorkers } from './encryption/workers.js';
 import { observeSpace, syncDefrag } from './defrag.js';
 import { observeMembers, syncEtcdMembers } from './etcd-members.js';
+import { syncMembership } from './etcd-membership.js';
+import { existingNodes } from './nodes.js';
+import { exitOnNewCluster } from './cluster-identity.js';
 import { NODE_LIFECYCLE_SYNC_MS, syncNodeLifecycle } from './node-lifecycle.js';
 import { OperatorMetrics } from './metrics.js';
+import { BackupMetrics } from './backup-metrics.js';
+import { syncBackups } from './backup.js';
+import { loadClusterFile } from '../home/cluster-file.js';
 import { sampleRevision } from './revision-sampler.js';
 import { ETCD, KUBE_APISERVER } from './rollout/operands.js';
 import { syncInstalls } from './rollout/installer.js';
@@ -28,6 +34,8 @@ export interface OperatorFlags {
   /** Where to serve Prometheus metrics; 0: nowhere. */
   metricsPort: number;
   metricsAddress?: string;
+  /** The home the hosts live in: the backup controller writes to their folders. */
+  home?: string;
 }
 
 /**
@@ -57,6 +65,8 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const conn: Connection = { endpoints: flags.etcdEndpoints, tls: flags.etcdTls, commandTimeoutMs: 3000, dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS };
   // Every replica serves the space metrics, leader or not: Prometheus scrapes them all.
   const metrics = new OperatorMetrics();
+  // Registered on every replica, so each serves the names; only the leader sets values.
+  const backupMetrics = new BackupMetrics(metrics.registry);
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
   const election = new Election(etcd, { prefix: `election/${OPERATOR_ELECTION}/`, value: flags.nodeName, ttlSeconds: ELECTION_TTL_SECONDS, ...ELECTION_DEFAULTS, log });
@@ -75,6 +85,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     log(`metrics on http://${address}:${flags.metricsPort}/metrics`);
   }
   void runLoop('SpaceMonitor', () => observeSpace(conn, metrics), 15_000, log);
+  void exitOnNewCluster(conn, log, () => stop(1));
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
   // Losing the leadership ends the process (the agent starts it again): no controller runs on.
@@ -87,24 +98,30 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
 
   const etcdHealthy = async () => {
     try {
-      return (await observeMembers(conn)).unhealthy.length === 0;
+      // A member still joining counts as not healthy: etcd members change one at a time.
+      const v = await observeMembers(conn);
+      return v.unhealthy.length === 0 && v.joining.length === 0;
     } catch {
       return false;
     }
   };
+  const nodes = () => existingNodes(ctx);
   // Migrations run beside the controllers; the Encryption sync starts and watches them.
   const migrations = new MigrationWorkers();
+  const backupEnv = flags.home ? { home: flags.home, cluster: loadClusterFile(flags.home), conn, metrics: backupMetrics, runner: `${flags.nodeName}/${process.pid}` } : undefined;
   const loops: Array<[string, () => Promise<unknown>, number]> = [
     ['ConfigObserver', () => syncConfigSources(ctx), flags.resyncMs],
     ['Encryption', () => syncEncryption(ctx, migrations), flags.resyncMs],
     ['KubeAPIServerRevision', () => syncRevisions(ctx, KUBE_APISERVER), flags.resyncMs],
-    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true), flags.resyncMs],
+    ['KubeAPIServerInstaller', () => syncInstalls(ctx, KUBE_APISERVER, async () => true, nodes), flags.resyncMs],
     ['EtcdRevision', () => syncRevisions(ctx, ETCD), flags.resyncMs],
-    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy), flags.resyncMs],
+    ['EtcdInstaller', () => syncInstalls(ctx, ETCD, etcdHealthy, nodes), flags.resyncMs],
     ['EtcdMembers', () => syncEtcdMembers(ctx, conn), Math.max(flags.resyncMs, 5000)],
+    ['ClusterMember', () => syncMembership(ctx, conn, async () => (await nodes())?.map((n) => n.name)), flags.resyncMs],
     ['Defrag', () => syncDefrag(ctx, conn, metrics), Math.max(flags.resyncMs, 5000)],
     ['RevisionSampler', () => sampleRevision(etcd), 10_000],
     ['NodeLifecycle', () => syncNodeLifecycle(ctx), NODE_LIFECYCLE_SYNC_MS],
+    ...(backupEnv ? [['Backup', () => syncBackups(ctx, backupEnv), Math.max(flags.resyncMs, 2000)] as [string, () => Promise<unknown>, number]] : []),
   ];
   await Promise.all(loops.map(([name, fn, every]) => runLoop(name, fn, every, log)));
 }

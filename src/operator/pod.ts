@@ -32,6 +32,7 @@ export function operatorPod(home: string, cluster: ClusterFile, host: HostRecord
         `--metrics-address=${host.address ?? '127.0.0.1'}`,
         // The operator uses the home's etcd-client identity, as the CLI does.
         ...(host.clientURL.startsWith('https://') ? [`--etcd-cacert=${etcdPki(home).caCert}`, `--etcd-cert=${etcdPki(home).clientCert}`, `--etcd-key=${etcdPki(home).clientKey}`] : []),
+        `--home=${home}`,
       ],
       env: [{ name: 'NODE_NAME', value: host.name }],
     },

@@ -65,5 +65,7 @@ export async function stopDaemon(pidFile: string, timeoutMs = 15_000): Promise<b
     await sleep(100);
   }
   signal(-ref.pid, 'SIGKILL');
+  // Gone for sure before we return: a caller that starts a successor must not find this one.
+  for (let i = 0; i < 50 && isSameProcessAlive(ref); i++) await sleep(100);
   return true;
 }

@@ -96,15 +96,23 @@ export const CLUSTER_ROLES: BootstrapRole[] = [
       rule([...READ, 'update', 'patch'], ['operator.openshift.io'], ['kubeapiservers', 'kubeapiservers/status', 'etcds', 'etcds/status', 'openshiftapiservers', 'openshiftapiservers/status', 'authentications', 'authentications/status']),
       rule(READ, ['config.openshift.io'], ['apiservers', 'proxies']),
       rule(READ, [''], ['namespaces']),
-      // The node lifecycle controller: NotReady when a node's heartbeat stops; members follow the nodes.
+      // The node lifecycle controller: NotReady when a node's heartbeat stops; the installer and the
+      // member controller drop hosts whose Node is gone.
       rule([...READ, 'update', 'patch'], [''], ['nodes', 'nodes/status']),
       rule(READ, ['coordination.k8s.io'], ['leases']),
+      // The backup controller: it reads the schedules and reports on them, makes a run
+      // (an EtcdBackup) per scheduled time and prunes old runs, and finds a claim's volume.
+      rule(READ, ['config.openshift.io'], ['backups']),
+      rule(['get', 'update', 'patch'], ['config.openshift.io'], ['backups/status']),
+      rule([...READ, 'create', 'delete'], ['operator.openshift.io'], ['etcdbackups']),
+      rule(['get', 'update', 'patch'], ['operator.openshift.io'], ['etcdbackups/status']),
+      rule(READ, [''], ['persistentvolumes']),
     ],
   },
   {
     // Bound only in OPERATOR_NAMESPACES: encryption keys, encryption-config revisions, state, events.
     name: 'system:etcd-ops:operator-namespaced',
-    rules: [rule(READ_WRITE, [''], ['secrets', 'configmaps', 'events']), rule(READ, [''], ['pods'])],
+    rules: [rule(READ_WRITE, [''], ['secrets', 'configmaps', 'events']), rule(READ, [''], ['pods', 'persistentvolumeclaims'])],
   },
   {
     // The agents read which revision the operator targets for their node, and register their Node.

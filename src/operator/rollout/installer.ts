@@ -2,7 +2,7 @@ import { CORE } from '../../kube/client.js';
 import { setCondition } from '../../kube/conditions.js';
 import { recordEvent, updateStatus, type OperatorContext } from '../context.js';
 import type { Operand } from './operands.js';
-import { nodeInstallerProgressing, planInstalls, type MirrorPodView, type NodeStatus } from './progress.js';
+import { nodeInstallerProgressing, planInstalls, type MirrorPodView, type NodeStatus, type NodeView } from './progress.js';
 
 /** The revisions the nodes' agents report through their mirror pods. */
 export async function mirrorPods(ctx: OperatorContext, operand: Operand): Promise<MirrorPodView[]> {
@@ -20,8 +20,8 @@ export async function mirrorPods(ctx: OperatorContext, operand: Operand): Promis
  * library-go's installer + node controllers in one sync: learn the nodes, notice finished
  * installs, and hand out the latest revision (the agent on that node installs it).
  */
-export async function syncInstalls(ctx: OperatorContext, operand: Operand, healthy: () => Promise<boolean>): Promise<void> {
-  const pods = await mirrorPods(ctx, operand);
+export async function syncInstalls(ctx: OperatorContext, operand: Operand, healthy: () => Promise<boolean>, existingNodes: () => Promise<NodeView[] | undefined> = async () => undefined): Promise<void> {
+  const [pods, nodeNames] = await Promise.all([mirrorPods(ctx, operand), existingNodes()]);
   const gate = operand.oneAtATimeWhileHealthy ? await healthy() : true;
   const maxUnavailable = operand.oneAtATimeWhileHealthy ? 1 : ctx.options.maxUnavailable;
   let started: string[] = [];
@@ -30,7 +30,7 @@ export async function syncInstalls(ctx: OperatorContext, operand: Operand, healt
   const op = await updateStatus(ctx, operand.operator, 'cluster', (status) => {
     latest = status.latestAvailableRevision ?? 0;
     const before = JSON.stringify(status.nodeStatuses ?? []);
-    const plan = planInstalls((status.nodeStatuses ?? []) as NodeStatus[], pods, latest, maxUnavailable, gate);
+    const plan = planInstalls((status.nodeStatuses ?? []) as NodeStatus[], pods, latest, maxUnavailable, gate, nodeNames);
     started = plan.started;
     finished = plan.finished;
     status.nodeStatuses = plan.nodes;

@@ -23,6 +23,12 @@ export function nodeInstallerProgressing(nodes: NodeStatus[], latest: number): {
   return done ? { status: 'False', reason: 'AllNodesAtLatestRevision', message } : { status: 'True', reason: 'NodeInstaller', message };
 }
 
+/** A Node as the installer sees it: whether it exists, and whether it is Ready. */
+export interface NodeView {
+  name: string;
+  ready: boolean;
+}
+
 export interface MirrorPodView {
   nodeName: string;
   revision: number;
@@ -34,11 +40,26 @@ export interface MirrorPodView {
  * revision to at most `maxUnavailable` nodes at a time. `healthy` gates starting new installs
  * (etcd members restart only while the cluster is healthy).
  */
-export function planInstalls(nodes: NodeStatus[], pods: MirrorPodView[], latest: number, maxUnavailable: number, healthy: boolean): { nodes: NodeStatus[]; started: string[]; finished: string[] } {
-  const out = nodes.map((n) => ({ ...n }));
+export function planInstalls(
+  nodes: NodeStatus[],
+  pods: MirrorPodView[],
+  latest: number,
+  maxUnavailable: number,
+  healthy: boolean,
+  existingNodes?: NodeView[],
+): { nodes: NodeStatus[]; started: string[]; finished: string[]; removed: string[] } {
+  // With Node objects, they say which nodes there are (library-go's node controller): a node
+  // whose Node was deleted (its host replaced) leaves, a new one joins even before it runs a pod.
+  // A NotReady node cannot run an installer: it gets no target, and loses one it had, so one
+  // lost host does not hold the rollout of the others.
+  const exists = (name: string) => existingNodes === undefined || existingNodes.some((n) => n.name === name);
+  const ready = (name: string) => existingNodes === undefined || existingNodes.some((n) => n.name === name && n.ready);
+  const removed = nodes.filter((n) => !exists(n.nodeName)).map((n) => n.nodeName);
+  const out = nodes.filter((n) => exists(n.nodeName)).map((n) => ({ ...n }));
   for (const p of pods) {
-    if (!out.some((n) => n.nodeName === p.nodeName)) out.push({ nodeName: p.nodeName, currentRevision: p.ready ? p.revision : 0 });
+    if (exists(p.nodeName) && !out.some((n) => n.nodeName === p.nodeName)) out.push({ nodeName: p.nodeName, currentRevision: p.ready ? p.revision : 0 });
   }
+  for (const { name } of existingNodes ?? []) if (!out.some((n) => n.nodeName === name)) out.push({ nodeName: name, currentRevision: 0 });
   out.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
   const finished: string[] = [];
   for (const n of out) {
@@ -49,17 +70,18 @@ export function planInstalls(nodes: NodeStatus[], pods: MirrorPodView[], latest:
       finished.push(n.nodeName);
     }
   }
+  for (const n of out) if (n.targetRevision && !ready(n.nodeName)) n.targetRevision = 0;
   const started: string[] = [];
   let inFlight = out.filter((n) => n.targetRevision).length;
   if (healthy) {
     for (const n of out) {
       if (inFlight >= maxUnavailable) break;
-      if (!n.targetRevision && n.currentRevision !== latest && latest > 0) {
+      if (!n.targetRevision && n.currentRevision !== latest && latest > 0 && ready(n.nodeName)) {
         n.targetRevision = latest;
         started.push(n.nodeName);
         inFlight++;
       }
     }
   }
-  return { nodes: out, started, finished };
+  return { nodes: out, started, finished, removed };
 }
