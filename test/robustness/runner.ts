@@ -84,7 +84,8 @@ export async function runScenario(o: RunOptions): Promise<ScenarioResult> {
   const dir = join(o.out, sc.name);
   mkdirSync(dir, { recursive: true });
   log(`seed ${o.seed}, ${o.durationMs / 1000} s of faults${o.home ? '' : '; bringing up a home'}`);
-  const t = o.home ?? (await upHome());
+  // One more try when a home does not come up: on a loaded machine its first start can time out.
+  const t = o.home ?? (await upHome().catch((err: Error) => (log(`home failed (${err.message.split('\n')[0]}): once more`), upHome())));
   const kube = adminClient(t);
   const rec = new Recorder();
   const lab: Lab = {
