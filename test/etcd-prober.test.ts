@@ -40,15 +40,17 @@ describe('etcd endpoint prober', { timeout: 60_000 }, () => {
     await etcd?.stop();
   });
 
+  const connect = (e: string) => createEtcdClient({ endpoints: [e], dialTimeoutMs: 500, callTimeoutMs: 500, faults: 'fail-fast' });
+
   it('marks the silent member to skip, keeps the live one, and never skips them all', async () => {
-    const p = new EndpointProber({ endpoints: [etcd.clientURL, holeURL], everyMs: 200, deadlineMs: 500 });
+    const p = new EndpointProber({ endpoints: [etcd.clientURL, holeURL], everyMs: 200, connect });
     try {
       await waitFor('the silent member to be skipped', 20_000, () => (p.skip(holeURL) ? true : undefined));
       assert.equal(p.skip(etcd.clientURL), false, 'the live member answers its status with a leader');
     } finally {
       p.close();
     }
-    const alone = new EndpointProber({ endpoints: [holeURL, `${holeURL}/`], everyMs: 200, deadlineMs: 500 });
+    const alone = new EndpointProber({ endpoints: [holeURL, `${holeURL}/`], everyMs: 200, connect });
     try {
       await new Promise((r) => setTimeout(r, 2000));
       assert.equal(alone.skip(holeURL), false, 'with no member well, calls go everywhere');

@@ -55,7 +55,7 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
   }
   let prober: EndpointProber | undefined;
   if (o.faults === 'retry-once') {
-    const p = (prober = o.endpoints.length > 1 ? new EndpointProber({ endpoints: o.endpoints, credentials: opts.credentials, everyMs: 1000, deadlineMs: 1500 }) : undefined);
+    const p = (prober = o.endpoints.length > 1 ? new EndpointProber({ endpoints: o.endpoints, everyMs: 1000, connect: (e) => createEtcdClient({ endpoints: [e], tls: o.tls, dialTimeoutMs: 1500, callTimeoutMs: 1500, faults: 'fail-fast' }) }) : undefined);
     opts.faultHandling = {
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
       host: (h) => skipping(h, p, circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) })),

@@ -7,14 +7,13 @@
  * answers without a leader (it lost its quorum), is skipped until it answers with one again.
  * Never all of them: when none looks well, calls go everywhere, as without the prober.
  */
-import { noop } from 'cockatiel';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 
 export interface ProberOptions {
   endpoints: string[];
-  credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
+  /** A client of that endpoint alone, failing fast with a short deadline on each call. */
+  connect(endpoint: string): Etcd3;
   everyMs: number;
-  deadlineMs: number;
 }
 
 export class EndpointProber {
@@ -24,18 +23,7 @@ export class EndpointProber {
   private closed = false;
 
   constructor(private readonly o: ProberOptions) {
-    for (const e of o.endpoints) {
-      this.clients.set(
-        e,
-        new Etcd3({
-          hosts: e,
-          credentials: o.credentials,
-          dialTimeout: o.deadlineMs,
-          defaultCallOptions: () => ({ deadline: Date.now() + o.deadlineMs }),
-          faultHandling: { host: () => noop, global: noop },
-        }),
-      );
-    }
+    for (const e of o.endpoints) this.clients.set(e, o.connect(e));
     this.schedule();
   }
 
