@@ -2,7 +2,7 @@
  * `npm run robustness -- [--scenario a,b|all] [--duration 5m] [--seed N] [--out DIR] [--settle 25s] [--list]`
  * Runs each scenario on a fresh home, prints a summary table, writes JSON under --out.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,8 +55,11 @@ async function main(): Promise<void> {
   const out = args.out ? resolve(args.out) : mkdtempSync(join(tmpdir(), 'etcd-ops-robustness-results-'));
   mkdirSync(out, { recursive: true });
   process.stdout.write(`results in ${out}\n`);
+  // Runs into the same --out add to its summary (one process per scenario sees the newest code).
+  const earlier: ScenarioResult[] = existsSync(join(out, 'summary.json')) ? JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) : [];
   const results: ScenarioResult[] = [];
   const failed: string[] = [];
+  const all = () => [...earlier.filter((e) => !results.some((r) => r.scenario === e.scenario)), ...results];
   for (const name of names) {
     try {
       results.push(await runScenario({ scenario: name, durationMs, seed: Number(args.seed), out, settleMs }));
@@ -67,8 +70,8 @@ async function main(): Promise<void> {
       continue;
     }
     // Written after every scenario, so a run cut short still leaves its table.
-    writeFileSync(join(out, 'summary.json'), JSON.stringify(results, null, 2));
-    writeFileSync(join(out, 'summary.md'), `${summaryMarkdown(results)}\n`);
+    writeFileSync(join(out, 'summary.json'), JSON.stringify(all(), null, 2));
+    writeFileSync(join(out, 'summary.md'), `${summaryMarkdown(all())}\n`);
     process.stdout.write(`\n${summaryTable(results.slice(-1))}\n`);
   }
   process.stdout.write(`\n${summaryTable(results)}\n\nresults in ${out} (summary.json, <scenario>/result.json, <scenario>/history.json)\n`);
