@@ -18,7 +18,7 @@ import { endpointStatuses } from '../../src/etcd/status.js';
 import { hostPaths } from '../../src/home/layout.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { encryptionReport } from '../../src/operator/encryption/report.js';
-import type { CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import type { TestHome } from '../helpers/home.js';
 import type { Recorder } from './recorder.js';
 
@@ -550,7 +550,9 @@ export async function restore(lab: Lab, dir: string, backupRevision: number): Pr
 export async function snapshotRevision(lab: Lab, dir: string): Promise<number | undefined> {
   const snap = readdirSync(dir).filter((f) => /^snapshot_.*\.db$/.test(f)).sort().pop();
   if (!snap) return undefined;
-  const r = await cli(lab, ['snapshot', 'status', join(dir, snap), '-w', 'json']);
+  // `snapshot status` reads a file: it takes no --home, which lab.t.cli always adds.
+  const r = await runCli(['snapshot', 'status', join(dir, snap), '-w', 'json'], { timeoutMs: 60_000 });
+  lab.log(`etcd-ops snapshot status ${snap} → ${r.code}${r.code ? `: ${r.stderr.trim()}` : ''}`);
   try {
     return Number(JSON.parse(r.stdout).revision);
   } catch {

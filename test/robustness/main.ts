@@ -1,5 +1,5 @@
 /**
- * `npm run robustness -- [--scenario a,b|all] [--duration 5m] [--seed N] [--out DIR] [--settle 25s] [--list]`
+ * `npm run robustness -- [--scenario a,b|all] [--duration 5m|300] [--seed N] [--out DIR] [--settle 25s] [--list]`
  * Runs each scenario on a fresh home, prints a summary table, writes JSON under --out.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,8 +47,10 @@ async function main(): Promise<void> {
   let durationMs: number;
   let settleMs: number;
   try {
-    durationMs = parseDuration(args.duration!, '--duration');
-    settleMs = parseDuration(args.settle!, '--settle');
+    // A bare number is seconds (`--duration 300`), as in etcd's robustness tests.
+    const secs = (v: string) => (/^\d+$/.test(v) ? `${v}s` : v);
+    durationMs = parseDuration(secs(args.duration!), '--duration');
+    settleMs = parseDuration(secs(args.settle!), '--settle');
   } catch (err) {
     usage((err as Error).message);
   }
