@@ -21,9 +21,14 @@ export interface EtcdClientOptions {
    * - `retry-once`: one retry on another member, then fail, with a circuit breaker per member
    *   and a prober that skips members which do not answer their status within a second or have
    *   no leader: a server answers 503/504 rather than hang (the API server);
+   * - `never-resend`: as `retry-once`, but a call that reached a member is never sent again: the
+   *   API server's writes. A write whose answer was lost (a member stopped or cut off after it
+   *   took the write) may be applied; sent again, its compare fails and a 409 answers a write that
+   *   happened (the robustness suite's restore saw one). Its outcome is unknown, so it is reported
+   *   as such (504). A member skipped by the prober or its breaker before sending is still passed over;
    * - `patient`: etcd3's own policy, three retries: long-running controllers (the operator).
    */
-  faults: 'fail-fast' | 'retry-once' | 'patient';
+  faults: 'fail-fast' | 'retry-once' | 'never-resend' | 'patient';
 }
 
 export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
@@ -54,10 +59,10 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
     };
   }
   let prober: EndpointProber | undefined;
-  if (o.faults === 'retry-once') {
+  if (o.faults === 'retry-once' || o.faults === 'never-resend') {
     const p = (prober = o.endpoints.length > 1 ? new EndpointProber({ endpoints: o.endpoints, everyMs: 1000, connect: (e) => createEtcdClient({ endpoints: [e], tls: o.tls, dialTimeoutMs: 1500, callTimeoutMs: 1500, faults: 'fail-fast' }) }) : undefined);
     opts.faultHandling = {
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
+      global: retry(handleWhen(o.faults === 'never-resend' ? neverSent : isRecoverableError), { maxAttempts: 1, backoff: new ConstantBackoff(50) }),
       host: (h) => skipping(h, p, circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2_000, breaker: new ConsecutiveBreaker(3) })),
     };
   }
@@ -97,4 +102,9 @@ export function readEtcdTls(c: { endpoints: string[]; caFile?: string; certFile?
     cert: c.certFile ? readFileSync(c.certFile) : undefined,
     key: c.keyFile ? readFileSync(c.keyFile) : undefined,
   };
+}
+
+/** grpc-js could not open a connection to the member: the call never left, so sending it elsewhere is safe. */
+function neverSent(err: Error): boolean {
+  return isRecoverableError(err) && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(err.message);
 }
