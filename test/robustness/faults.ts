@@ -540,9 +540,10 @@ export async function restore(lab: Lab, dir: string, backupRevision: number): Pr
   const at = Date.now();
   const r = await cli(lab, ['restore', dir, '--yes'], 900_000);
   const end = lab.rec.now();
-  // "restored member …: revision R, bumped to B …; the next write gets B+1": the exact line
-  // between the old cluster's revisions and the restored one's (history.ts, firstRevision).
-  const first = Number(/the next write gets (\d+)/.exec(r.stdout)?.[1]);
+  // "restored member …: revision R, bumped to B …; the next write gets B+1": the restored
+  // cluster serves revision B before any write (a list's rv), so B is the first it hands out,
+  // above every revision of the old cluster (history.ts, firstRevision).
+  const first = Number(/bumped to (\d+)/.exec(r.stdout)?.[1]);
   for (const l of r.stdout.split('\n').filter((x) => /^\[\d+(\/\d+)?\]|^restored member|^bumping/.test(x))) lab.log(`  restore: ${l.slice(0, 160)}`);
   note(lab, 'restore', r.code === 0 ? { ms: Date.now() - at, backupRevision, firstRevision: first || null } : `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
   if (r.code === 0) lab.rec.special({ kind: 'restore', start, end, backupRevision, ...(first > 0 ? { firstRevision: first } : {}) });
