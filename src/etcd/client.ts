@@ -87,7 +87,7 @@ function skipping(host: string, prober: EndpointProber | undefined, inner: IPoli
     get(target, prop, receiver) {
       if (prop !== 'execute') return Reflect.get(target, prop, receiver);
       return (fn: Parameters<IPolicy['execute']>[0], signal?: AbortSignal) => {
-        if (prober.skip(host)) return Promise.reject(new BrokenCircuitError(`etcd member ${host} is cut off or has no leader (status probe)`));
+        if (prober.skip(host)) return Promise.reject(new BrokenCircuitError(`etcd member ${host} is unavailable: cut off or without a leader (status probe)`));
         return target.execute(fn, signal);
       };
     },
