@@ -546,7 +546,9 @@ export async function restore(lab: Lab, dir: string, backupRevision: number): Pr
   const first = Number(/bumped to (\d+)/.exec(r.stdout)?.[1]);
   for (const l of r.stdout.split('\n').filter((x) => /^\[\d+(\/\d+)?\]|^restored member|^bumping/.test(x))) lab.log(`  restore: ${l.slice(0, 160)}`);
   note(lab, 'restore', r.code === 0 ? { ms: Date.now() - at, backupRevision, firstRevision: first || null } : `exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ')}`);
-  if (r.code === 0) lab.rec.special({ kind: 'restore', start, end, backupRevision, ...(first > 0 ? { firstRevision: first } : {}) });
+  // A restore that failed after it restored the member (a later step timed out) still replaced
+  // the data: the history must say so, or every read after it looks wrong.
+  if (r.code === 0 || first > 0) lab.rec.special({ kind: 'restore', start, end, backupRevision, ...(first > 0 ? { firstRevision: first } : {}) });
   done(`exit ${r.code}`);
   return r.code === 0;
 }
