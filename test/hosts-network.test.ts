@@ -139,11 +139,18 @@ describe('hosts as machines: a network per host, mutual TLS, the seed\'s command
       assert.ok(w);
     }
     // Its agent cannot renew the heartbeat: the node goes NotReady after the 40 s grace period.
-    // Within 40 s of the cut when the operator's leader runs elsewhere; longer when it ran on the cut
-    // host and a new leader must first be elected past the partition (see ARCHITECTURE.md).
+    // Within 40 s of the cut when the operator's leader runs elsewhere; up to the election's 15 s
+    // lease later when it ran on the cut host (operator/election.ts).
     await waitFor('the isolated node to be NotReady', 150_000, () => (new RegExp(`^${old}\\s+NotReady`, 'm').test(kubectl(t, ['get', 'nodes']).stdout) ? true : undefined), 1000);
     const notReadyMs = Date.now() - isolatedAt;
     assert.ok(notReadyMs >= 25_000, `NotReady only after the grace period, not at once (${notReadyMs} ms)`);
+    const status = () => {
+      const r = etcdctl(['endpoint', 'status', '-w', 'json'], others);
+      const rows = JSON.parse(r.stdout || '[]') as { Status: { header: { member_id: number }; leader: number; raft_term: number } }[];
+      const l = rows.find((x) => x.Status.header.member_id === x.Status.leader);
+      return l && { leader: l.Status.leader, term: l.Status.raft_term };
+    };
+    const before = await waitFor('the leader before the heal', 20_000, status);
     const heal = await t.cli(['host', 'heal', old]);
     assert.equal(heal.code, 0, heal.stderr);
     // The old leader catches up: it serves the writes made while it was cut off.
@@ -155,6 +162,8 @@ describe('hosts as machines: a network per host, mutual TLS, the seed\'s command
     await waitFor('the node to be Ready again', 60_000, () => (new RegExp(`^${old}\\s+Ready`, 'm').test(kubectl(t, ['get', 'nodes']).stdout) ? true : undefined), 1000);
     const health = etcdctl(['endpoint', 'health'], env);
     assert.equal(health.status, 0, health.stderr);
+    // Pre-vote: the healed member did not raise its term while cut off, so it deposed nobody.
+    assert.deepEqual(await waitFor('the leader after the heal', 20_000, status), before, 'the heal caused no election');
     process.stdout.write(`# partition of ${old}: new leader ${newLeader} within ${electedMs} ms; NotReady after ${notReadyMs} ms\n`);
   });
 });

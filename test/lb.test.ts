@@ -1,10 +1,11 @@
 /**
  * The load balancer in front of the API servers, with real HTTPS backends behind it: TLS passes
  * through, a backend whose /readyz fails gets no new connections, and a backend that died since
- * the last health check is skipped at once for the next one, so no client sees the failure.
+ * the last health check is skipped at once for the next one, so no client sees the failure; the
+ * open connections of a backend that keeps failing its checks are cut, so its clients reconnect.
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:https';
+import { Agent, createServer, request, type Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { Balancer } from '../src/lb/balancer.js';
 import { createCA, issueServerCert, type CertKeyPair } from '../src/pki/index.js';
@@ -98,5 +99,38 @@ describe('load balancer', { timeout: 60_000 }, () => {
     for (let i = 0; i < 6; i++) served.push(await via(plb!));
     assert.deepEqual([...new Set(served)], ['b-lives'], 'every request answered, by the live backend');
     assert.deepEqual(lb.status().map((x) => [x.name, x.healthy]), [['a-dies', false], ['b-lives', true]]);
+  });
+
+  it('cuts the open connections of a backend that failed three health checks in a row', async () => {
+    const [pa, pb, plb] = await freePorts(3);
+    const a = await backend('a-cut-off', pa!);
+    const b = await backend('b-stays', pb!);
+    const lb = await balancer(plb!, [a, b], 200);
+    // One kept-alive connection per backend: the balancer alternates new connections.
+    const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+    const on = (agent: Agent) =>
+      new Promise<{ body: string; socket: unknown }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: plb!, path: '/', ca: ca.certPem, servername: 'localhost', agent, timeout: 5000 }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ body, socket: req.socket }));
+        });
+        req.on('timeout', () => req.destroy(new Error('no answer')));
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const first = await Promise.all(agents.map(on));
+      const i = first.findIndex((x) => x.body === 'a-cut-off');
+      assert.ok(i >= 0, `one connection went to a: ${first.map((x) => x.body)}`);
+      const closed = new Promise((r) => (first[i]!.socket as import('node:net').Socket).once('close', r));
+      a.ready = false;
+      await closed;
+      const again = await on(agents[i]!);
+      assert.equal(again.body, 'b-stays', 'the client reconnected to the ready backend');
+      assert.ok(lb.status().find((x) => x.name === 'a-cut-off')!.failures >= 3);
+    } finally {
+      for (const ag of agents) ag.destroy();
+    }
   });
 });

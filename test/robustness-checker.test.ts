@@ -190,6 +190,26 @@ describe('the checker accepts what a linearizable store may do', () => {
     assert.deepEqual(r.warnings, []);
   });
 
+  it('a long restore with its first revision: writes in its first steps (old cluster) and last (restored) are placed by revision', () => {
+    const build = (first?: number) => {
+      const s = new Sketch();
+      created(s, A, 2, [0, 5]);
+      const v1 = s.update('c1', A, [6, 10], 3);
+      s.restore([20, 60], 3, first);
+      s.update('c1', A, [21, 23], 4, 3); // the old cluster still serves: lost by the restore
+      s.create('c2', B, [22, 24], 5); // lost too
+      const v2 = s.update('c1', A, [50, 52], BUMP + 4, 3); // the restored cluster, from the backup's rv 3
+      s.get('c2', A, [70, 71], [BUMP + 4, v2]);
+      s.list('f', [80, 81], BUMP + 4, [[A, BUMP + 4, v2]], { final: true });
+      void v1;
+      return s.build();
+    };
+    const r = accepts(build(BUMP + 4));
+    assert.equal(r.stats.expectedLost, 2);
+    // Without it, the old cluster's writes during the restore look like the restored cluster's.
+    assert.ok(!check(build()).ok);
+  });
+
   it('two restores: the second from a backup taken after the first; a read during a restore is left out', () => {
     const s = new Sketch();
     const a0 = s.create('c1', A, [0, 5], 2);

@@ -55,8 +55,11 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
   }
   const transformers = loadTransformers(cfg.encryptionConfigFile);
   const metrics = new Metrics();
-  const client: Etcd3 = createEtcdClient({ endpoints: cfg.etcd.endpoints, tls: readEtcdTls(cfg.etcd), dialTimeoutMs: cfg.etcdRequestTimeoutMs, callTimeoutMs: cfg.etcdRequestTimeoutMs, faults: 'retry-once' });
-  const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform });
+  const etcdOpts = { endpoints: cfg.etcd.endpoints, tls: readEtcdTls(cfg.etcd), dialTimeoutMs: cfg.etcdRequestTimeoutMs, callTimeoutMs: cfg.etcdRequestTimeoutMs };
+  const client: Etcd3 = createEtcdClient({ ...etcdOpts, faults: 'retry-once' });
+  // Writes are never sent twice: a resent write that had been applied answers 409 (client.ts).
+  const writer: Etcd3 = createEtcdClient({ ...etcdOpts, faults: 'never-resend' });
+  const store = new Store(client, transformers, { timeoutMs: cfg.etcdRequestTimeoutMs, onTransform: metrics.observeTransform, writeClient: writer });
   const policy = new PolicyCache(store, (m) => log.info(m));
   const authorizer = new RBACAuthorizer(policy);
   const rest = new Rest(store, authorizer);
@@ -440,6 +443,7 @@ export async function startAPIServer(cfg: APIServerConfig, log: Logger = createL
     server.closeAllConnections();
     await closed;
     client.close();
+    writer.close();
     log.info('stopped');
   };
   return { port, close };

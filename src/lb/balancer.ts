@@ -1,6 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { request } from 'node:https';
 
+const CONNECT_TIMEOUT_MS = 3000;
+const SHUTDOWN_AFTER_FAILURES = 3;
+
 export interface Backend {
   name: string;
   host: string;
@@ -24,12 +27,18 @@ export interface BalancerOptions {
 /**
  * A TCP load balancer for the API servers, like the one in front of kube-apiservers:
  * TLS passes through to the backends; only backends whose /readyz answers 200 get new
- * connections; a backend that refuses a connection is skipped at once for the next one.
+ * connections; a backend that refuses a connection, or does not take it within a few seconds
+ * (a partition swallows it), is skipped at once for the next one. A backend that fails its
+ * health check three times in a row has its open connections cut (HAProxy's
+ * on-marked-down shutdown-sessions): its clients reconnect to a ready one instead of waiting
+ * on a server that a partition cut off.
  */
 export class Balancer {
   private readonly backends: Backend[];
   private servers: Server[] = [];
   private readonly clients = new Set<Socket>();
+  /** The client connections forwarded to each backend. */
+  private readonly sessions = new Map<string, Set<Socket>>();
   private timer?: NodeJS.Timeout;
   private next = 0;
 
@@ -88,15 +97,23 @@ export class Balancer {
     client.pause();
     const upstream = connect(backend.port, backend.host);
     let connected = false;
+    upstream.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      if (!connected) upstream.destroy(new Error('connect timeout'));
+    });
     upstream.once('connect', () => {
       connected = true;
+      upstream.setTimeout(0);
+      const open = this.sessions.get(backend.name) ?? new Set<Socket>();
+      this.sessions.set(backend.name, open);
+      open.add(client);
+      client.once('close', () => open.delete(client));
       client.pipe(upstream).pipe(client);
       client.resume();
     });
     upstream.on('error', () => {
       if (!connected) {
         backend.healthy = false;
-        this.forward(client, tried);
+        if (!client.destroyed) this.forward(client, tried);
       } else {
         client.destroy();
       }
@@ -116,6 +133,11 @@ export class Balancer {
         if (ok !== b.healthy) this.o.log(`backend ${b.name} is ${ok ? 'ready' : 'not ready'}`);
         b.failures = ok ? 0 : b.failures + 1;
         b.healthy = ok;
+        if (b.failures === SHUTDOWN_AFTER_FAILURES) {
+          const open = this.sessions.get(b.name);
+          if (open?.size) this.o.log(`backend ${b.name} failed ${b.failures} health checks: cutting its ${open.size} connections`);
+          for (const c of open ?? []) c.destroy();
+        }
       }),
     );
   }

@@ -1,4 +1,5 @@
 import { createEtcdClient } from '../etcd/client.js';
+import { ELECTION_DEFAULTS, Election } from './election.js';
 import { OPERATOR_ELECTION } from '../etcd/own-keys.js';
 import { DEFAULT_DIAL_TIMEOUT_MS, type Connection } from '../etcd/endpoints.js';
 import { KubeClient } from '../kube/client.js';
@@ -37,6 +38,11 @@ export interface OperatorFlags {
   home?: string;
 }
 
+/**
+ * 15 s, as controller-runtime's leases. The leader renews every 2 s and steps down after 10 s
+ * without a renewal; the others look every 2 s (operator/election.ts): a fail-over takes the
+ * rest of the lease and one look.
+ */
 export const ELECTION_TTL_SECONDS = 15;
 
 export const DEFAULT_OPTIONS: OperatorOptions = {
@@ -63,12 +69,15 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const backupMetrics = new BackupMetrics(metrics.registry);
   const ctx: OperatorContext = { kube, etcd, metrics, options: DEFAULT_OPTIONS, log, now: () => new Date() };
 
+  const election = new Election(etcd, { prefix: `election/${OPERATOR_ELECTION}/`, value: flags.nodeName, ttlSeconds: ELECTION_TTL_SECONDS, ...ELECTION_DEFAULTS, log });
   const stop = (code: number) => {
     log(code ? 'exiting' : 'stopped');
     process.exit(code);
   };
-  process.on('SIGTERM', () => stop(0));
-  process.on('SIGINT', () => stop(0));
+  // A graceful stop hands the leadership over at once instead of after the lease's TTL.
+  const resignAndStop = () => void election.resign().finally(() => stop(0));
+  process.on('SIGTERM', resignAndStop);
+  process.on('SIGINT', resignAndStop);
 
   if (flags.metricsPort) {
     const address = flags.metricsAddress ?? '127.0.0.1';
@@ -79,14 +88,12 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   void exitOnNewCluster(conn, log, () => stop(1));
 
   log(`campaigning for leadership (etcd election ${OPERATOR_ELECTION})`);
-  // 15 s, as controller-runtime's leases: long enough that the leader's keep-alive moves off a
-  // member cut off by a partition before the lease runs out, short enough for a quick fail-over.
-  const campaign = etcd.election(OPERATOR_ELECTION, ELECTION_TTL_SECONDS).campaign(flags.nodeName);
-  campaign.on('error', (err) => {
-    log(`lost the leader lease: ${err.message}`);
+  // Losing the leadership ends the process (the agent starts it again): no controller runs on.
+  election.onLost((why) => {
+    log(`lost the leadership: ${why}`);
     stop(1);
   });
-  await campaign.wait();
+  await election.campaign();
   log('elected: running the controllers');
 
   const etcdHealthy = async () => {

@@ -39,6 +39,8 @@ export interface StoreOptions {
   /** Deadline for each etcd call: a request never hangs on an unreachable etcd. */
   timeoutMs: number;
   onTransform?: TransformObserver;
+  /** The client for writes, when it must differ from the one for reads (one that never resends). */
+  writeClient?: Etcd3;
 }
 
 export type UpdateDecision = { action: 'update'; obj: KubeObject } | { action: 'delete' } | { action: 'keep' };
@@ -87,8 +89,8 @@ export class Store {
     private readonly opts: StoreOptions,
   ) {
     this.reads = new RangeBatcher(client, () => this.callOpts());
-    this.writes = new TxnBatcher(client, () => this.callOpts());
-    this.bulk = new CasWriter(client, () => this.callOpts());
+    this.writes = new TxnBatcher(opts.writeClient ?? client, () => this.callOpts());
+    this.bulk = new CasWriter(opts.writeClient ?? client, () => this.callOpts());
   }
 
   private callOpts() {

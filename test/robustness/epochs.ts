@@ -22,8 +22,9 @@ export interface Restore {
   start: number;
   end: number;
   backupRevision: Revision;
-  /** The highest revision handed out before the restore began, and who got it. */
+  /** The highest revision handed out before the restore (began, or: below its first revision), and who got it. */
   maxBefore: Revision;
+  firstRevision?: Revision;
   maxBeforeRef?: string;
 }
 
@@ -51,13 +52,17 @@ export class Epochs {
     this.restores = rs.map(({ s, i }) => {
       let maxBefore = 0;
       let maxBeforeRef: string | undefined;
+      const first = s.firstRevision;
       for (const p of points) {
-        if (p.end < s.start && p.rv > maxBefore) {
+        // With the restore's first revision, anything below it that began before the restore ended
+        // was handed out by the old cluster, even during the restore's first steps.
+        const before = first !== undefined ? p.rv < first && p.start < s.end : p.end < s.start;
+        if (before && p.rv > maxBefore) {
           maxBefore = p.rv;
           maxBeforeRef = p.ref;
         }
       }
-      return { ref: specialRef(s, i), start: s.start, end: s.end, backupRevision: s.backupRevision, maxBefore, maxBeforeRef };
+      return { ref: specialRef(s, i), start: s.start, end: s.end, backupRevision: s.backupRevision, maxBefore, maxBeforeRef, ...(first !== undefined ? { firstRevision: first } : {}) };
     });
   }
 
@@ -83,6 +88,13 @@ export class Epochs {
         continue;
       }
       if (end < r.start) return e;
+      if (rv !== undefined && global && r.firstRevision !== undefined) {
+        if (rv >= r.firstRevision) {
+          e = j + 1;
+          continue;
+        }
+        return e;
+      }
       if (rv !== undefined && rv > r.maxBefore) {
         e = j + 1;
         continue;

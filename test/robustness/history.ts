@@ -186,6 +186,13 @@ export interface RestoreEvent {
   /** When the restored cluster served requests again. */
   end: Millis;
   backupRevision: Revision;
+  /**
+   * The first revision the restored cluster hands out (its bumped revision: a list before any
+   * write gets it, the first write the next), when the restore says so. Every revision at or above it was handed out after the restore, every one below it
+   * before: records during a long restore are then placed exactly, where without it only those
+   * above every revision seen before the restore began count as after it.
+   */
+  firstRevision?: Revision;
 }
 
 /** An etcd compaction the run triggered: watches from below `revision` may legitimately get 410. */

@@ -87,8 +87,8 @@ export class Sketch {
     });
   }
 
-  restore([start, end]: Span, backupRevision: Revision): void {
-    this.specials.push({ kind: 'restore', start, end, backupRevision });
+  restore([start, end]: Span, backupRevision: Revision, firstRevision?: Revision): void {
+    this.specials.push({ kind: 'restore', start, end, backupRevision, ...(firstRevision !== undefined ? { firstRevision } : {}) });
   }
 
   compaction(at: number, revision: Revision): void {
