@@ -96,6 +96,24 @@ export async function waitLeader(lab: Lab, timeoutMs = 30_000, not?: string): Pr
   });
 }
 
+/** The raft term of the current leader, as that leader reports it. */
+async function leaderTerm(lab: Lab): Promise<bigint | undefined> {
+  const st = await endpointStatuses(quick(lab));
+  return st.find((s) => s.status && s.status.leader === s.status.header.member_id)?.status?.raftTerm;
+}
+
+/**
+ * A leader elected after `term`: any member, the killed one included, since the agent restarts a
+ * killed member within a second or two and on a loaded machine it may win the election itself.
+ */
+export async function waitLeaderAfter(lab: Lab, term: bigint, timeoutMs = 30_000): Promise<string | undefined> {
+  return poll(timeoutMs, async () => {
+    const st = await endpointStatuses(quick(lab));
+    const l = st.find((s) => s.status && s.status.leader === s.status.header.member_id && s.status.raftTerm > term);
+    return l && lab.t.cluster.hosts.find((h) => h.clientURL === l.endpoint)?.name;
+  });
+}
+
 /** Every member healthy and the API servers ready: the control plane is whole. */
 export async function waitWhole(lab: Lab, timeoutMs = 120_000): Promise<boolean> {
   const ok = await poll(timeoutMs, async () => {
@@ -196,11 +214,12 @@ export async function killMember(lab: Lab, which: 'leader' | 'follower'): Promis
   const victim = which === 'leader' ? leader : pick(lab, hosts(lab).filter((h) => h !== leader));
   const pid = containerPid(lab, victim, 'etcd', 'etcd');
   if (!pid) return;
+  const term = which === 'leader' ? await leaderTerm(lab).catch(() => undefined) : undefined;
   const done = begin(lab, `SIGKILL etcd ${which} ${victim}`);
   const at = Date.now();
   sigkill(pid);
   if (which === 'leader') {
-    const next = await waitLeader(lab, 30_000, victim);
+    const next = term === undefined ? await waitLeader(lab, 30_000, victim) : await waitLeaderAfter(lab, term, 30_000);
     note(lab, 'newLeaderMs', next ? Date.now() - at : null);
   }
   const whole = await waitWhole(lab);
