@@ -386,9 +386,15 @@ describe('API server security: the findings of issue 10, RBAC, the options of is
           let res: Raw;
           try {
             res = await raw(srv, r.method, r.path, { token: r.token, body: r.body, headers: r.headers, idleMs: 150 });
-          } catch (err) {
-            failures.push(`${what}: ${(err as Error).message}`);
-            continue;
+          } catch {
+            // A connection reset while the body is still going out happens at times to a request
+            // answered early; a client sends it again. Twice in a row is a finding.
+            try {
+              res = await raw(srv, r.method, r.path, { token: r.token, body: r.body, headers: r.headers, idleMs: 150 });
+            } catch (err) {
+              failures.push(`${what}: ${(err as Error).message}`);
+              continue;
+            }
           }
           codes.set(res.status, (codes.get(res.status) ?? 0) + 1);
           // A slow etcd on a loaded machine is not a finding: the honest answers to it are a 503
