@@ -62,38 +62,56 @@ async function fill(conn: Connection): Promise<void> {
   }
 }
 
+type Member = { name: string; client: string; peer: string; dir: string };
+
+async function membersIn(tmp: string, prefix: string): Promise<Member[]> {
+  const ports = await freePorts(6);
+  return [0, 1, 2].map((i) => ({ name: `${prefix}${i}`, client: `http://127.0.0.1:${ports[i * 2]}`, peer: `http://127.0.0.1:${ports[i * 2 + 1]}`, dir: join(tmp, `${prefix}-${i}`) }));
+}
+
+/** Starts a member on its data dir, logging beside it; tracked so an aborted run kills it. */
+function startMember(m: Member, initial: string, token: string, state: 'new' | 'existing' = 'new'): ReturnType<typeof spawn> {
+  const log = openSync(`${m.dir}.log`, 'a');
+  const p = spawn(bins.etcd, ['--name', m.name, '--data-dir', m.dir, '--listen-client-urls', m.client, '--advertise-client-urls', m.client, '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', initial, '--initial-cluster-state', state, '--initial-cluster-token', token, '--quota-backend-bytes', String(8 * 1024 ** 3)], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  trackPid(p.pid!);
+  return p;
+}
+
+/** Until every member answers `endpoint health`; on time-out, says what each member logged. */
+async function waitHealthy(what: string, members: Member[]): Promise<void> {
+  try {
+    await waitFor(what, 300_000, () => (spawnSync(bins.etcdctl, ['--endpoints', members.map((m) => m.client).join(','), '--command-timeout', '2s', 'endpoint', 'health'], { env }).status === 0 ? true : undefined), 100);
+  } catch (err) {
+    const tails = members.map((m) => `${m.name}: ${readFileSync(`${m.dir}.log`, 'utf8').trimEnd().split('\n').slice(-5).join('\n  ')}`);
+    throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+  }
+}
+
+function stopMembers(procs: ReturnType<typeof spawn>[], members: Member[]): void {
+  for (const p of procs) {
+    p.kill('SIGKILL');
+    untrackPid(p.pid!);
+  }
+  for (const m of members) rmSync(m.dir, { recursive: true, force: true });
+}
+
 /** The bare sequence: etcdctl snapshot restore for three members, start them, wait for health. */
 async function bare(snapshot: string, tmp: string): Promise<{ restoreMs: number; startMs: number; totalMs: number }> {
-  const ports = await freePorts(6);
-  const members = [0, 1, 2].map((i) => ({ name: `m${i}`, client: `http://127.0.0.1:${ports[i * 2]}`, peer: `http://127.0.0.1:${ports[i * 2 + 1]}`, dir: join(tmp, `bare-m${i}`) }));
+  const members = await membersIn(tmp, 'bare');
   const initial = members.map((m) => `${m.name}=${m.peer}`).join(',');
   const t0 = Date.now();
   for (const m of members) {
     run(bins.etcdctl, ['snapshot', 'restore', snapshot, '--data-dir', m.dir, '--name', m.name, '--initial-cluster', initial, '--initial-cluster-token', 'bare', '--initial-advertise-peer-urls', m.peer]);
   }
   const restoreMs = Date.now() - t0;
-  const procs = members.map((m) => {
-    const log = openSync(`${m.dir}.log`, 'a');
-    const p = spawn(bins.etcd, ['--name', m.name, '--data-dir', m.dir, '--listen-client-urls', m.client, '--advertise-client-urls', m.client, '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', initial, '--initial-cluster-token', 'bare', '--quota-backend-bytes', String(8 * 1024 ** 3)], { stdio: ['ignore', log, log] });
-    closeSync(log);
-    trackPid(p.pid!);
-    return p;
-  });
+  const procs = members.map((m) => startMember(m, initial, 'bare'));
   try {
-    try {
-      await waitFor('the bare cluster to be healthy', 300_000, () => (spawnSync(bins.etcdctl, ['--endpoints', members.map((m) => m.client).join(','), '--command-timeout', '2s', 'endpoint', 'health'], { env }).status === 0 ? true : undefined), 100);
-    } catch (err) {
-      const tails = members.map((m) => `${m.name}: ${readFileSync(`${m.dir}.log`, 'utf8').trimEnd().split('\n').slice(-5).join('\n  ')}`);
-      throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
-    }
+    await waitHealthy('the bare cluster to be healthy', members);
     const totalMs = Date.now() - t0;
     return { restoreMs, startMs: totalMs - restoreMs, totalMs };
   } finally {
-    for (const p of procs) {
-      p.kill('SIGKILL');
-      untrackPid(p.pid!);
-    }
-    for (const m of members) rmSync(m.dir, { recursive: true, force: true });
+    stopMembers(procs, members);
   }
 }
 
@@ -104,25 +122,17 @@ async function bare(snapshot: string, tmp: string): Promise<{ restoreMs: number;
  * etcd-ops restore must do). No API server, no revisions.
  */
 async function seedFloor(snapshot: string, tmp: string): Promise<{ totalMs: number; joinMs: number }> {
-  const ports = await freePorts(6);
-  const members = [0, 1, 2].map((i) => ({ name: `s${i}`, client: `http://127.0.0.1:${ports[i * 2]}`, peer: `http://127.0.0.1:${ports[i * 2 + 1]}`, dir: join(tmp, `seed-s${i}`) }));
+  const members = await membersIn(tmp, 'seed');
   const procs: ReturnType<typeof spawn>[] = [];
-  const start = (m: (typeof members)[number], initial: string, state: 'new' | 'existing') => {
-    const log = openSync(`${m.dir}.log`, 'a');
-    const p = spawn(bins.etcd, ['--name', m.name, '--data-dir', m.dir, '--listen-client-urls', m.client, '--advertise-client-urls', m.client, '--listen-peer-urls', m.peer, '--initial-advertise-peer-urls', m.peer, '--initial-cluster', initial, '--initial-cluster-state', state, '--initial-cluster-token', 'seed', '--quota-backend-bytes', String(8 * 1024 ** 3)], { stdio: ['ignore', log, log] });
-    closeSync(log);
-    trackPid(p.pid!);
-    procs.push(p);
-  };
   const ctl = (a: string[]) => spawnSync(bins.etcdctl, ['--endpoints', members[0]!.client, '--command-timeout', '5s', ...a], { env, encoding: 'utf8' });
   const t0 = Date.now();
   try {
     const first = members[0]!;
-    run(bins.etcdctl, ['snapshot', 'restore', snapshot, '--data-dir', first.dir, '--name', first.name, '--initial-cluster', `${first.name}=${first.peer}`, '--initial-cluster-token', 'seed', '--initial-advertise-peer-urls', first.peer]);
-    start(first, `${first.name}=${first.peer}`, 'new');
-    await waitFor('the restored member to be healthy', 300_000, () => (ctl(['endpoint', 'health']).status === 0 ? true : undefined), 100);
-    const joined = Date.now();
     let initial = `${first.name}=${first.peer}`;
+    run(bins.etcdctl, ['snapshot', 'restore', snapshot, '--data-dir', first.dir, '--name', first.name, '--initial-cluster', initial, '--initial-cluster-token', 'seed', '--initial-advertise-peer-urls', first.peer]);
+    procs.push(startMember(first, initial, 'seed'));
+    await waitHealthy('the restored member to be healthy', [first]);
+    const joined = Date.now();
     for (const m of members.slice(1)) {
       // Right after a promotion etcd refuses a new member ("unhealthy cluster") until the promoted
       // one has been connected long enough: the operator waits for that too.
@@ -137,18 +147,13 @@ async function seedFloor(snapshot: string, tmp: string): Promise<{ totalMs: numb
       // Member IDs are uint64: read them as text, JSON.parse would round them.
       const id = BigInt(/"member":\{"ID":(\d+)/.exec(add.stdout)?.[1] ?? '0').toString(16);
       initial = `${initial},${m.name}=${m.peer}`;
-      start(m, initial, 'existing');
+      procs.push(startMember(m, initial, 'seed', 'existing'));
       await waitFor(`${m.name} to catch up and be promoted`, 300_000, () => (ctl(['member', 'promote', id]).status === 0 ? true : undefined), 100);
     }
-    await waitFor('three healthy voting members', 300_000, () => (spawnSync(bins.etcdctl, ['--endpoints', members.map((m) => m.client).join(','), '--command-timeout', '2s', 'endpoint', 'health'], { env }).status === 0 ? true : undefined), 100);
-    const totalMs = Date.now() - t0;
-    return { totalMs, joinMs: Date.now() - joined };
+    await waitHealthy('three healthy voting members', members);
+    return { totalMs: Date.now() - t0, joinMs: Date.now() - joined };
   } finally {
-    for (const p of procs) {
-      p.kill('SIGKILL');
-      untrackPid(p.pid!);
-    }
-    for (const m of members) rmSync(m.dir, { recursive: true, force: true });
+    stopMembers(procs, members);
   }
 }
 

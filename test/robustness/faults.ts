@@ -82,11 +82,16 @@ export async function cli(lab: Lab, args: string[], timeoutMs = 120_000): Promis
 
 const quick = (lab: Lab) => ({ ...lab.t.conn, commandTimeoutMs: 2000, dialTimeoutMs: 1000 });
 
-/** The etcd leader's host, as the members that answer see it. */
-export async function leaderHost(lab: Lab): Promise<string | undefined> {
+/** The etcd leader's host and raft term, as the members that answer see it. */
+async function currentLeader(lab: Lab): Promise<{ host: string; term: bigint } | undefined> {
   const st = await endpointStatuses(quick(lab));
   const l = st.find((s) => s.status && s.status.leader === s.status.header.member_id);
-  return l && lab.t.cluster.hosts.find((h) => h.clientURL === l.endpoint)?.name;
+  const host = l && lab.t.cluster.hosts.find((h) => h.clientURL === l.endpoint)?.name;
+  return host && l?.status ? { host, term: l.status.raftTerm } : undefined;
+}
+
+export async function leaderHost(lab: Lab): Promise<string | undefined> {
+  return (await currentLeader(lab))?.host;
 }
 
 export async function waitLeader(lab: Lab, timeoutMs = 30_000, not?: string): Promise<string | undefined> {
@@ -96,21 +101,14 @@ export async function waitLeader(lab: Lab, timeoutMs = 30_000, not?: string): Pr
   });
 }
 
-/** The raft term of the current leader, as that leader reports it. */
-async function leaderTerm(lab: Lab): Promise<bigint | undefined> {
-  const st = await endpointStatuses(quick(lab));
-  return st.find((s) => s.status && s.status.leader === s.status.header.member_id)?.status?.raftTerm;
-}
-
 /**
  * A leader elected after `term`: any member, the killed one included, since the agent restarts a
  * killed member within a second or two and on a loaded machine it may win the election itself.
  */
 export async function waitLeaderAfter(lab: Lab, term: bigint, timeoutMs = 30_000): Promise<string | undefined> {
   return poll(timeoutMs, async () => {
-    const st = await endpointStatuses(quick(lab));
-    const l = st.find((s) => s.status && s.status.leader === s.status.header.member_id && s.status.raftTerm > term);
-    return l && lab.t.cluster.hosts.find((h) => h.clientURL === l.endpoint)?.name;
+    const l = await currentLeader(lab);
+    return l && l.term > term ? l.host : undefined;
   });
 }
 
@@ -214,7 +212,7 @@ export async function killMember(lab: Lab, which: 'leader' | 'follower'): Promis
   const victim = which === 'leader' ? leader : pick(lab, hosts(lab).filter((h) => h !== leader));
   const pid = containerPid(lab, victim, 'etcd', 'etcd');
   if (!pid) return;
-  const term = which === 'leader' ? await leaderTerm(lab).catch(() => undefined) : undefined;
+  const term = which === 'leader' ? (await currentLeader(lab).catch(() => undefined))?.term : undefined;
   const done = begin(lab, `SIGKILL etcd ${which} ${victim}`);
   const at = Date.now();
   sigkill(pid);
